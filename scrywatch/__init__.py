@@ -1,0 +1,3 @@
+"""ScryWatch: a self-hosted log and trace server."""
+
+__version__ = "0.1.0"

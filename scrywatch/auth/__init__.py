@@ -1,0 +1,1 @@
+"""Passwords, tokens and login throttling. The request-facing part lives in web/auth.py."""

@@ -1,0 +1,1 @@
+"""msgspec Structs: request bodies, records and responses. No I/O."""

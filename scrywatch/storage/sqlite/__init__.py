@@ -1,0 +1,39 @@
+"""The SQLite backend: the only package that runs SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrywatch.config import Config
+from scrywatch.storage.sqlite.accounts import SqliteAccountStore
+from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.migrations import migrate
+
+
+class SqliteStore:
+    """One SQLite file: the writer, the readers and a repository per feature."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.db = Database(
+            config.db_path,
+            readers=config.storage.reader_connections,
+            batch_events=config.storage.writer_batch_events,
+            queue_max_events=config.ingest.queue_max_events,
+        )
+        self.accounts = SqliteAccountStore(self.db)
+        self._extra: dict[str, Any] = {}
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations (synchronously, before the writer starts)."""
+        return migrate(self.db.open_sync())
+
+    async def start(self) -> None:
+        self.migrate()
+        await self.db.start()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def ping(self) -> bool:
+        return await self.db.read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)

@@ -1,0 +1,259 @@
+"""SQLite connections: one writer thread with group commit, a small pool of read-only readers.
+
+Writes are functions `fn(conn, *args)` run on the single writer connection. The writer takes
+everything queued (up to `batch_events` of weight), runs each function inside a SAVEPOINT of one
+`BEGIN IMMEDIATE` transaction, commits once, and only then resolves the callers' futures: an awaited
+write is durable (WAL, synchronous=NORMAL survives a process crash). One failing function rolls back
+to its savepoint and fails alone. Reads are functions run on a reader thread with its own
+`query_only` connection; WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from scrywatch.errors import Conflict, Unavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP = object()
+
+WRITER_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-32768",
+    "PRAGMA temp_store=MEMORY",
+)
+READER_PRAGMAS = (
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-16384",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA query_only=1",
+)
+
+
+def connect(path: Path, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS) -> sqlite3.Connection:
+    """Open a connection in autocommit mode (we issue BEGIN/COMMIT ourselves)."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    for pragma in pragmas:
+        conn.execute(pragma)
+    return conn
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver errors that mean something to a user into ScryErrors; the rest are bugs."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise Conflict("already exists") from exc
+        raise
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text or "disk" in text or "full" in text:
+            raise Unavailable("storage is busy, try again", retry_after_s=1) from exc
+        raise
+
+
+class _Op:
+    __slots__ = ("fn", "args", "weight", "future", "result", "error")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], weight: int,
+                 future: asyncio.Future[Any]) -> None:
+        self.fn = fn
+        self.args = args
+        self.weight = weight
+        self.future = future
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class Database:
+    """The writer thread and the reader pool for one SQLite file."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readers: int = 3,
+        batch_events: int = 2000,
+        queue_max_events: int = 50_000,
+    ) -> None:
+        self.path = path
+        self._readers = readers
+        self._batch_events = batch_events
+        self.queue_max_events = queue_max_events
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queued_weight = 0  # touched on the event loop thread only
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+        self.commits = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open_sync(self) -> sqlite3.Connection:
+        """Create the file and return the writer connection (used by migrations before start)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._writer is None:
+            self._writer = connect(self.path)
+        return self._writer
+
+    async def start(self) -> None:
+        """Start the writer thread and the reader pool on the running loop."""
+        self.open_sync()
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._write_loop, name="sw-writer", daemon=True)
+        self._thread.start()
+        self._pool = ThreadPoolExecutor(max_workers=self._readers, thread_name_prefix="sw-reader")
+
+    async def close(self) -> None:
+        """Drain queued writes, stop the writer, close every connection."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        with self._reader_lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+        if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("PRAGMA optimize")
+            self._writer.close()
+            self._writer = None
+
+    # -- writes ----------------------------------------------------------------------------
+    @property
+    def queued_events(self) -> int:
+        return self._queued_weight
+
+    def has_room(self, weight: int) -> bool:
+        """True when `weight` more events fit under the write queue's bound."""
+        return self._queued_weight + weight <= self.queue_max_events
+
+    async def write(self, fn: Callable[..., T], *args: Any, weight: int = 1, bounded: bool = False) -> T:
+        """Run fn(conn, *args) in the next group-commit transaction; return once committed.
+
+        With `bounded`, refuse (Unavailable, retry in 1 s) instead of queueing past the bound.
+        """
+        if self._loop is None:
+            raise RuntimeError("database not started")
+        if bounded and not self.has_room(weight):
+            raise Unavailable("ingest queue is full, retry shortly", retry_after_s=1)
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queued_weight += weight
+        self._queue.put(_Op(fn, args, weight, future))
+        return await future
+
+    def _write_loop(self) -> None:
+        conn = self._writer
+        assert conn is not None
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            ops: list[_Op] = [first]
+            weight = first.weight
+            while weight < self._batch_events:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                ops.append(nxt)
+                weight += nxt.weight
+            self._run_transaction(conn, ops)
+            self._resolve(ops)
+
+    def _run_transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for op in ops:
+                op.error = Unavailable("storage is busy, try again", retry_after_s=1)
+            logger.warning("could not begin a write transaction: %s", exc)
+            return
+        for op in ops:
+            conn.execute("SAVEPOINT op")
+            try:
+                with translate_errors():
+                    op.result = op.fn(conn, *op.args)
+                conn.execute("RELEASE op")
+            except BaseException as exc:  # the op fails alone; the transaction goes on
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                op.error = exc
+        try:
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            logger.error("commit failed: %s", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            for op in ops:
+                if op.error is None:
+                    op.error = Unavailable("storage could not commit, try again", retry_after_s=1)
+
+    def _resolve(self, ops: list[_Op]) -> None:
+        loop = self._loop
+        assert loop is not None
+
+        def settle() -> None:
+            for op in ops:
+                self._queued_weight -= op.weight
+                if op.future.done():
+                    continue
+                if op.error is not None:
+                    op.future.set_exception(op.error)
+                else:
+                    op.future.set_result(op.result)
+
+        try:
+            loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # loop closed during shutdown: nobody is waiting any more
+            pass
+
+    # -- reads -----------------------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, pragmas=READER_PRAGMAS)
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._reader()
+        with translate_errors():
+            return fn(conn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(conn, *args) on a read-only connection in the reader pool."""
+        if self._pool is None:
+            raise RuntimeError("database not started")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run_read, fn, args)

@@ -1,0 +1,1 @@
+"""DDL of each feature, one module per migration step (see ../migrations.py)."""

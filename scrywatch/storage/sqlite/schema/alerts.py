@@ -1,0 +1,3 @@
+"""Schema of the alerts feature (filled in by its issue)."""
+
+DDL = ""

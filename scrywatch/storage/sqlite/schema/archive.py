@@ -1,0 +1,3 @@
+"""Schema of the archive feature (filled in by its issue)."""
+
+DDL = ""

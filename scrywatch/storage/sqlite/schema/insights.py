@@ -1,0 +1,3 @@
+"""Schema of the insights feature (filled in by its issue)."""
+
+DDL = ""

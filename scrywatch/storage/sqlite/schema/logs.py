@@ -1,0 +1,3 @@
+"""Schema of the logs feature (filled in by its issue)."""
+
+DDL = ""

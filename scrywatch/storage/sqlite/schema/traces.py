@@ -1,0 +1,3 @@
+"""Schema of the traces feature (filled in by its issue)."""
+
+DDL = ""

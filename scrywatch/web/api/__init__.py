@@ -1,0 +1,1 @@
+"""JSON handlers: authorize, decode, call one service, encode."""
