@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from scrywatch.web.api import auth, health, orgs, settings
+from scrywatch.web.api import auth, health, logs, orgs, settings
 
 P = "/api/orgs/{org}/projects/{project}"  # project-scoped data endpoints
 
@@ -37,6 +37,11 @@ def api_routes() -> list[BaseRoute]:
         Route(P + "/settings/api-keys/{key_id}", settings.revoke_key, methods=["DELETE"], name="api.keys.revoke"),
     ]
     # -- logs (issue 3) ---------------------------------------------------------------------
+    routes += [
+        Route("/api/ingest", logs.post_ingest, methods=["POST"], name="api.ingest"),
+        Route(P + "/logs", logs.list_logs, methods=["GET"], name="api.logs.list"),
+        Route(P + "/logs/{event_id}", logs.get_log, methods=["GET"], name="api.logs.get"),
+    ]
     # -- traces (issue 4) -------------------------------------------------------------------
     # -- tail and archive (issue 5) ---------------------------------------------------------
     # -- alerts and insights (issue 6) ------------------------------------------------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scrywatch.config import Config
 from scrywatch.storage.sqlite.accounts import SqliteAccountStore
 from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.logs import SqliteLogStore
 from scrywatch.storage.sqlite.migrations import migrate
 
 
@@ -22,7 +21,7 @@ class SqliteStore:
             queue_max_events=config.ingest.queue_max_events,
         )
         self.accounts = SqliteAccountStore(self.db)
-        self._extra: dict[str, Any] = {}
+        self.logs = SqliteLogStore(self.db)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations (synchronously, before the writer starts)."""

@@ -1,3 +1,75 @@
-"""Schema of the logs feature (filled in by its issue)."""
+"""Log events, their full-text index, hourly and per-minute rollups, and lenses.
 
-DDL = ""
+`id` is assigned by the single writer in arrival order, so walking the FTS index by rowid descending
+is walking newest-first (no sort of every match). The public event id is a ULID built from
+`received` and `id` unless the client sent its own (`client_id`, unique per project).
+"""
+
+DDL = """
+CREATE TABLE logs (
+  id INTEGER PRIMARY KEY,
+  project INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  type TEXT NOT NULL,
+  message TEXT NOT NULL,
+  service TEXT,
+  environment TEXT,
+  user_id TEXT,
+  session_id TEXT,
+  device_type TEXT,
+  trace_id TEXT,
+  span_id TEXT,
+  metadata TEXT,
+  client_id TEXT
+) STRICT;
+CREATE INDEX logs_project_ts_idx ON logs(project, ts);
+CREATE INDEX logs_project_level_ts_idx ON logs(project, level, ts);
+CREATE INDEX logs_project_service_level_ts_idx ON logs(project, service, level, ts);
+CREATE INDEX logs_project_session_id_ts_idx ON logs(project, session_id, ts) WHERE session_id IS NOT NULL;
+CREATE INDEX logs_project_trace_id_idx ON logs(project, trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_project_user_id_ts_idx ON logs(project, user_id, ts) WHERE user_id IS NOT NULL;
+CREATE UNIQUE INDEX logs_project_client_id_idx ON logs(project, client_id) WHERE client_id IS NOT NULL;
+
+CREATE VIRTUAL TABLE logs_fts USING fts5(
+  message, content='logs', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+
+-- Counts by the facet dimensions ('' stands for null: WITHOUT ROWID keys cannot be null).
+CREATE TABLE log_counts_hourly (
+  project INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  type TEXT NOT NULL,
+  service TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  device_type TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (project, hour, level, type, service, environment, device_type)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE log_counts_minute (
+  project INTEGER NOT NULL,
+  minute INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  type TEXT NOT NULL,
+  service TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  device_type TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (project, minute, level, type, service, environment, device_type)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE lenses (
+  id TEXT PRIMARY KEY,
+  project INTEGER NOT NULL REFERENCES projects(pk) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  filters TEXT NOT NULL,
+  color TEXT NOT NULL,
+  sort_order INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX lenses_project_sort_order_idx ON lenses(project, sort_order);
+"""

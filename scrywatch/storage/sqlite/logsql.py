@@ -1,0 +1,143 @@
+"""Pure SQL builders for log queries: LogQuery -> (sql, params). Nothing here touches a connection.
+
+Values are always bound; column names come only from constants here. User search text goes
+through `fts_match()`, which quotes every token so no input can raise an FTS5 syntax error.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from scrywatch.errors import InvalidInput
+from scrywatch.models.logs import LogQuery
+
+COLUMNS = ("id, project, ts, received, level, type, message, service, environment, user_id, session_id, "
+           "device_type, trace_id, span_id, metadata, client_id")
+L_COLUMNS = ", ".join(f"l.{c.strip()}" for c in COLUMNS.split(","))
+# A quoted phrase, or a run of non-space, non-quote characters (optionally ending in * for prefix).
+_TOKEN_RE = re.compile(r'"([^"]*)"?|([^\s"]+)')
+_WORD_RE = re.compile(r"\w", re.UNICODE)
+
+
+def fts_match(text: str) -> str | None:
+    """An FTS5 MATCH expression for user text: every token quoted (AND of all), `"a phrase"` kept
+    as a phrase, a trailing `*` as a prefix query. None when the text holds nothing searchable."""
+    parts: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        if phrase is not None:
+            if _WORD_RE.search(phrase):
+                parts.append('"' + phrase.replace('"', '""') + '"')
+            continue
+        prefix = word.endswith("*")
+        core = word.rstrip("*")
+        if not _WORD_RE.search(core):
+            continue
+        quoted = '"' + core.replace('"', '""') + '"'
+        parts.append(quoted + ("*" if prefix else ""))
+    return " ".join(parts) if parts else None
+
+
+def _in(column: str, values: tuple[str, ...], params: list[object], *, indexed: bool = True) -> str:
+    params.extend(values)
+    col = column if indexed else f"+{column}"
+    if len(values) == 1:
+        return f"{col} = ?"
+    return f"{col} IN ({', '.join('?' * len(values))})"
+
+
+def _not_in(column: str, values: tuple[str, ...], params: list[object]) -> str:
+    params.extend(values)
+    return f"({column} IS NULL OR {column} NOT IN ({', '.join('?' * len(values))}))"
+
+
+def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True) -> tuple[list[str], list[object]]:
+    """WHERE terms (ANDed) and their parameters for every filter except the text search.
+
+    Plan hints: a single level (with or without a service) may use the (project, [service,] level, ts)
+    indexes, which return rows in time order; otherwise those columns are marked `+col` so SQLite
+    walks (project, ts) newest-first and stops at the page size instead of sorting every match.
+    """
+    a = alias + "."
+    params: list[object] = [project]
+    terms = [f"{a}project = ?"]
+    single_level = len(query.levels) == 1
+    if query.levels:
+        terms.append(_in(a + "level", query.levels, params, indexed=single_level))
+    if query.types:
+        terms.append(_in(a + "type", query.types, params, indexed=False))
+    if query.service is not None:
+        terms.append(_in(a + "service", (query.service,), params, indexed=single_level))
+    for column, value in (("environment", query.environment), ("device_type", query.device_type)):
+        if value is not None:
+            terms.append(_in(a + column, (value,), params, indexed=False))
+    for column, value in (("user_id", query.user_id), ("session_id", query.session_id),
+                          ("trace_id", query.trace_id)):
+        if value is not None:
+            terms.append(_in(a + column, (value,), params))
+    for column, values in (("level", query.not_levels), ("type", query.not_types),
+                           ("service", query.not_services), ("environment", query.not_environments),
+                           ("device_type", query.not_device_types)):
+        if values:
+            terms.append(_not_in(a + column, values, params))
+    if time and query.from_ms is not None:
+        terms.append(f"{a}ts >= ?")
+        params.append(query.from_ms)
+    if time and query.to_ms is not None:
+        terms.append(f"{a}ts <= ?")
+        params.append(query.to_ms)
+    return terms, params
+
+
+# -- cursors -------------------------------------------------------------------------------
+# Time-ordered pages resume after (ts, id); text-search pages (arrival order) after id.
+def encode_cursor(kind: str, *values: int) -> str:
+    raw = kind + ":" + ":".join(str(v) for v in values)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str) -> tuple[int, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        got_kind, *values = raw.split(":")
+        if got_kind != kind or not values:
+            raise ValueError(raw)
+        return tuple(int(v) for v in values)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("is not a cursor from this query; start again without it", field="cursor") from exc
+
+
+def page_sql(project: int, query: LogQuery, *, limit: int, offset: int,
+             cursor: str | None) -> tuple[str, list[object], str]:
+    """The SELECT for one page, its parameters, and the cursor kind ('t' by time, 'r' by arrival)."""
+    terms, params = where(project, query)
+    match = fts_match(query.q) if query.q else None
+    if match is None:
+        if cursor:
+            ts, rowid = decode_cursor(cursor, "t")
+            terms.append("l.ts <= ? AND (l.ts < ? OR l.id < ?)")
+            params.extend([ts, ts, rowid])
+        sql = (f"SELECT {L_COLUMNS} FROM logs l WHERE {' AND '.join(terms)} "
+               "ORDER BY l.ts DESC, l.id DESC LIMIT ? OFFSET ?")
+        return sql, [*params, limit, offset], "t"
+    if cursor:
+        (rowid,) = decode_cursor(cursor, "r")
+        terms.append("f.rowid < ?")
+        params.append(rowid)
+    # CROSS JOIN keeps the FTS index as the outer loop, walked by rowid descending (newest first).
+    sql = (f"SELECT {L_COLUMNS} FROM logs_fts f CROSS JOIN logs l ON l.id = f.rowid "
+           f"WHERE logs_fts MATCH ? AND {' AND '.join(terms)} ORDER BY f.rowid DESC LIMIT ? OFFSET ?")
+    return sql, [match, *params, limit, offset], "r"
+
+
+def count_sql(project: int, query: LogQuery, *, cap: int) -> tuple[str, list[object]]:
+    """COUNT of matching rows, stopping at cap + 1 (the caller reports `total_exact`)."""
+    terms, params = where(project, query)
+    match = fts_match(query.q) if query.q else None
+    if match is None:
+        inner = f"SELECT 1 FROM logs l WHERE {' AND '.join(terms)} LIMIT ?"
+        return f"SELECT count(*) FROM ({inner})", [*params, cap + 1]
+    inner = (f"SELECT 1 FROM logs_fts f CROSS JOIN logs l ON l.id = f.rowid "
+             f"WHERE logs_fts MATCH ? AND {' AND '.join(terms)} LIMIT ?")
+    return f"SELECT count(*) FROM ({inner})", [match, *params, cap + 1]

@@ -1,0 +1,158 @@
+"""Exact grouped counts of log events without scanning them.
+
+A time range is cut into whole hours (read from log_counts_hourly), whole minutes at its edges
+(log_counts_minute) and partial minutes at the very edges (the events table through its indexes).
+This serves totals, /facets, /stats and alert windows for queries that filter only on rollup
+dimensions (LogQuery.rollup_only).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from scrywatch.models.logs import ROLLUP_FIELDS, LogQuery
+from scrywatch.storage.sqlite.logsql import where
+
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+_FAR = 1 << 62
+
+
+def _floor(v: int, unit: int) -> int:
+    return v // unit * unit
+
+
+def _ceil(v: int, unit: int) -> int:
+    return -(-v // unit) * unit
+
+
+def segments(from_ms: int | None, to_ms: int | None) -> list[tuple[str, int, int]]:
+    """Cut [from, to] (inclusive, None = unbounded) into ('hour'|'minute'|'raw', lo, hi) pieces,
+    lo and hi inclusive in ms, whose union is exactly the range."""
+    lo = -_FAR if from_ms is None else from_ms
+    hi = _FAR if to_ms is None else to_ms
+    if lo > hi:
+        return []
+    out: list[tuple[str, int, int]] = []
+    h_lo = lo if from_ms is None else _ceil(lo, HOUR_MS)
+    h_hi = hi + 1 if to_ms is None else _floor(hi + 1, HOUR_MS)  # exclusive end
+    if h_lo < h_hi:
+        out.append(("hour", h_lo, h_hi - 1))
+        edges = [(lo, h_lo - 1), (h_hi, hi)]
+    else:
+        edges = [(lo, hi)]
+    for e_lo, e_hi in edges:
+        if e_lo > e_hi:
+            continue
+        m_lo, m_hi = _ceil(e_lo, MINUTE_MS), _floor(e_hi + 1, MINUTE_MS)
+        if m_lo < m_hi:
+            out.append(("minute", m_lo, m_hi - 1))
+            for r_lo, r_hi in ((e_lo, m_lo - 1), (m_hi, e_hi)):
+                if r_lo <= r_hi:
+                    out.append(("raw", r_lo, r_hi))
+        else:
+            out.append(("raw", e_lo, e_hi))
+    return out
+
+
+def _rollup_terms(query: LogQuery) -> tuple[list[str], list[object]]:
+    terms: list[str] = []
+    params: list[object] = []
+
+    def eq_in(col: str, values: Sequence[str]) -> None:
+        terms.append(f"{col} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+
+    if query.levels:
+        eq_in("level", query.levels)
+    if query.types:
+        eq_in("type", query.types)
+    for col, value in (("service", query.service), ("environment", query.environment),
+                       ("device_type", query.device_type)):
+        if value is not None:
+            eq_in(col, [value])
+    for col, values in (("level", query.not_levels), ("type", query.not_types), ("service", query.not_services),
+                        ("environment", query.not_environments), ("device_type", query.not_device_types)):
+        if values:
+            terms.append(f"{col} NOT IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    return terms, params
+
+
+def grouped_counts(conn: sqlite3.Connection, project: int, query: LogQuery, group: Sequence[str], *,
+                   bucket_ms: int | None = None) -> Counter[tuple[object, ...]]:
+    """Counts of matching events grouped by `group` (rollup dimensions), optionally also by time
+    bucket (a multiple of an hour, first in the key). Requires query.rollup_only."""
+    assert query.rollup_only, "rollup counts need a query on rollup dimensions only"
+    for g in group:
+        assert g in ROLLUP_FIELDS, g
+    if bucket_ms is not None:
+        assert bucket_ms % HOUR_MS == 0
+    totals: Counter[tuple[object, ...]] = Counter()
+    cols = ", ".join(group)
+    r_terms, r_params = _rollup_terms(query)
+    for kind, lo, hi in segments(query.from_ms, query.to_ms):
+        if kind == "raw":
+            rows = _raw_counts(conn, project, query, group, lo, hi, bucket_ms)
+        else:
+            table, unit, col = (("log_counts_hourly", HOUR_MS, "hour") if kind == "hour"
+                                else ("log_counts_minute", MINUTE_MS, "minute"))
+            bucket = f"({col} * {unit}) / {bucket_ms} * {bucket_ms}" if bucket_ms else None
+            select = ", ".join(x for x in (bucket, cols) if x)
+            terms = ["project = ?", f"{col} BETWEEN ? AND ?", *r_terms]
+            sql = (f"SELECT {select + ', ' if select else ''}sum(n) FROM {table} WHERE {' AND '.join(terms)}"
+                   + (f" GROUP BY {select}" if select else ""))
+            rows = conn.execute(sql, [project, lo // unit, hi // unit, *r_params]).fetchall()
+        for row in rows:
+            *key, n = row
+            if n:
+                totals[tuple(_null(v) for v in key)] += n
+    return totals
+
+
+def _null(v: object) -> object:
+    return None if v == "" else v
+
+
+def _raw_counts(conn: sqlite3.Connection, project: int, query: LogQuery, group: Sequence[str], lo: int, hi: int,
+                bucket_ms: int | None) -> list[tuple[object, ...]]:
+    q = msgspec.structs.replace(query, from_ms=lo, to_ms=hi)
+    terms, params = where(project, q)
+    bucket = f"l.ts / {bucket_ms} * {bucket_ms}" if bucket_ms else None
+    select = ", ".join(x for x in (bucket, *(f"l.{g}" for g in group)) if x)
+    sql = (f"SELECT {select + ', ' if select else ''}count(*) FROM logs l WHERE {' AND '.join(terms)}"
+           + (f" GROUP BY {select}" if select else ""))
+    return conn.execute(sql, params).fetchall()
+
+
+def count(conn: sqlite3.Connection, project: int, query: LogQuery) -> int:
+    """Exact number of events matching a rollup-only query."""
+    return sum(grouped_counts(conn, project, query, ()).values())
+
+
+# -- maintenance (called by the writer in the same transaction as the event rows) -----------
+RollupKey = tuple[int, str, str, str, str, str]
+UPSERT_HOURLY = ("INSERT INTO log_counts_hourly(project, hour, level, type, service, environment, device_type, n) "
+                 "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET n = n + excluded.n")
+UPSERT_MINUTE = ("INSERT INTO log_counts_minute(project, minute, level, type, service, environment, device_type, n) "
+                 "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET n = n + excluded.n")
+
+
+def add_counts(conn: sqlite3.Connection, project: int,
+               rows: Iterable[tuple[int, str, str, str | None, str | None, str | None]], *, sign: int = 1) -> None:
+    """Add (or with sign=-1 subtract) events given as (ts, level, type, service, environment, device_type)."""
+    hours: Counter[RollupKey] = Counter()
+    minutes: Counter[RollupKey] = Counter()
+    for ts, level, type_, service, env, device in rows:
+        dims = (level, type_, service or "", env or "", device or "")
+        hours[(ts // HOUR_MS, *dims)] += 1
+        minutes[(ts // MINUTE_MS, *dims)] += 1
+    conn.executemany(UPSERT_HOURLY, [(project, *k, sign * n) for k, n in hours.items()])
+    conn.executemany(UPSERT_MINUTE, [(project, *k, sign * n) for k, n in minutes.items()])
+    if sign < 0:
+        conn.execute("DELETE FROM log_counts_hourly WHERE project = ? AND n <= 0", (project,))
+        conn.execute("DELETE FROM log_counts_minute WHERE project = ? AND n <= 0", (project,))
