@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -88,8 +89,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level.lower(), access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=10,
                                            proxy_headers=args.proxy_headers, server_header=False))
+    # uvicorn shuts down on SIGTERM, then re-raises it under the handler it found, so with the default
+    # one the process would die with status 143 after a clean stop; a no-op handler lets it return 0.
+    signal.signal(signal.SIGTERM, _stopped)
     server.run(sockets=[sock])
     return 0
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """SIGTERM after uvicorn's own handler is gone: the server has already stopped cleanly."""
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

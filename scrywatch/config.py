@@ -230,6 +230,11 @@ def _check(config: Config) -> None:
         "ingest.max_body_bytes": config.ingest.max_body_bytes,
         "ingest.queue_max_events": config.ingest.queue_max_events,
         "auth.session_hours": config.auth.session_hours,
+        # Zero would throttle every sign-in (and crash the throttle); argon2 refuses zero costs.
+        "auth.login_max_failures": config.auth.login_max_failures,
+        "auth.login_window_minutes": config.auth.login_window_minutes,
+        "auth.argon2_time_cost": config.auth.argon2_time_cost,
+        "auth.argon2_parallelism": config.auth.argon2_parallelism,
         "storage.hot_hours": config.storage.hot_hours,
         "storage.reader_connections": config.storage.reader_connections,
         "tail.ring_size": config.tail.ring_size,
@@ -237,6 +242,9 @@ def _check(config: Config) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"invalid configuration: `{key}` must be greater than 0")
+    if config.auth.argon2_memory_kib < 8 * config.auth.argon2_parallelism:
+        raise ConfigError("invalid configuration: `auth.argon2_memory_kib` must be at least "
+                          "8 times `auth.argon2_parallelism`")
     if not 0.0 <= config.traces.baseline_ratio <= 1.0:
         raise ConfigError("invalid configuration: `traces.baseline_ratio` must be between 0 and 1")
     if config.ai.provider not in ("builtin", "openai"):

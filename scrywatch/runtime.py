@@ -26,6 +26,7 @@ class Runtime:
     throttle: LoginThrottle
     hub: Any = None  # services.tail.Hub once the server runs
     key_cache: dict[str, Any] = field(default_factory=dict)
+    key_cache_generation: int = 0  # bumped whenever keys are revoked or deleted
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

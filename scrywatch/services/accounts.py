@@ -64,7 +64,8 @@ def slugify(name: str, *, fallback: str) -> str:
     return slug or fallback
 
 
-def _clean_name(name: str, field: str) -> str:
+def clean_name(name: str, field: str) -> str:
+    """The name without surrounding blanks; InvalidInput naming `field` when nothing is left."""
     value = name.strip()
     if not value:
         raise InvalidInput("must not be blank", field=field)
@@ -79,21 +80,12 @@ def new_key_record(project_id: str, *, name: str, scope: str, now_ms: int) -> tu
     return secret, record, tokens.digest(secret)
 
 
-async def unique_org_slug(rt: Runtime, name: str) -> str:
-    base = slugify(name, fallback="org")
-    slug, n = base, 1
-    while await rt.store.accounts.slug_taken(slug):
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
 # -- registration, login, sessions ---------------------------------------------------------
 async def register(rt: Runtime, body: RegisterIn) -> Registration:
     """Create user + org + Default project + first key; open only for the first user unless configured."""
     email = normalize_email(body.email)
-    name = _clean_name(body.name, "name")
-    org_name = _clean_name(body.org_name, "orgName") if body.org_name is not None else f"{name}'s organization"
+    name = clean_name(body.name, "name")
+    org_name = clean_name(body.org_name, "orgName") if body.org_name is not None else f"{name}'s organization"
     open_registration = rt.config.auth.open_registration
     if not open_registration and await rt.store.accounts.count_users() > 0:
         raise Forbidden("registration is closed; ask an admin of your organization for an invite")
@@ -101,15 +93,19 @@ async def register(rt: Runtime, body: RegisterIn) -> Registration:
         raise Conflict("an account with this email already exists", field="email")
     now = rt.clock.now_ms()
     user = User(id=new_id(), email=email, name=name)
-    org = Org(id=new_id(), name=org_name, slug=await unique_org_slug(rt, org_name))
+    # The store makes the slug unique (slug-2, ...) inside its write, where no concurrent one can race.
+    wanted = Org(id=new_id(), name=org_name, slug=slugify(org_name, fallback="org"))
     project = Project(id=new_id(), name=DEFAULT_PROJECT_NAME, slug="default")
     secret, key, key_hash = new_key_record(project.id, name="Default key", scope="full", now_ms=now)
     password_hash = await rt.passwords.hash(body.password)
-    created = await rt.store.accounts.bootstrap(
-        user=user, password_hash=password_hash, org=org, project=project, key=key, key_hash=key_hash,
-        now_ms=now, only_if_no_users=not open_registration,
-    )
-    if not created:
+    try:
+        org = await rt.store.accounts.bootstrap(
+            user=user, password_hash=password_hash, org=wanted, project=project, key=key, key_hash=key_hash,
+            now_ms=now, only_if_no_users=not open_registration,
+        )
+    except Conflict as exc:  # the same email registered concurrently, after the check above
+        raise Conflict("an account with this email already exists", field="email") from exc
+    if org is None:
         raise Forbidden("registration is closed; ask an admin of your organization for an invite")
     token = await start_session(rt, user.id)
     return Registration(user=user, org=org, project=project, api_key=secret, session_token=token)
@@ -165,6 +161,7 @@ async def identity_for_key(rt: Runtime, secret: str) -> KeyIdentity | None:
     if cached is not None and cached[1] > now:
         ident: KeyIdentity = cached[0]
     else:
+        generation = rt.key_cache_generation
         found = await rt.store.accounts.key_by_hash(digest)
         if found is None or not tokens.same(found[1], digest):
             rt.key_cache.pop(digest, None)
@@ -172,17 +169,31 @@ async def identity_for_key(rt: Runtime, secret: str) -> KeyIdentity | None:
         ident = found[0]
         if len(rt.key_cache) > 10_000:
             rt.key_cache.clear()
-        rt.key_cache[digest] = (ident, now + KEY_CACHE_MS)
+        # A revocation committed while we read must not be undone by caching what we read before it.
+        if rt.key_cache_generation == generation:
+            rt.key_cache[digest] = (ident, now + KEY_CACHE_MS)
     if ident.last_used_at is None or now - ident.last_used_at > KEY_TOUCH_EVERY_MS:
         # Record use at most once a minute per key, without making the request wait for it.
         ident = msgspec.structs.replace(ident, last_used_at=now)
-        rt.key_cache[digest] = (ident, rt.key_cache[digest][1])
+        if digest in rt.key_cache:
+            rt.key_cache[digest] = (ident, rt.key_cache[digest][1])
         rt.spawn(rt.store.accounts.touch_key(ident.key_id, now))
     return ident
 
 
 def forget_cached_keys(rt: Runtime) -> None:
     rt.key_cache.clear()
+    rt.key_cache_generation += 1
+
+
+async def needs_setup(rt: Runtime) -> bool:
+    """True while no user exists (the first-user set-up is open)."""
+    return int(await rt.store.accounts.count_users()) == 0
+
+
+async def memberships(rt: Runtime, principal: Principal) -> list[tuple[OrgWithRole, list[Project]]]:
+    """The session user's orgs, each with their role and its projects (for navigation)."""
+    return await rt.store.accounts.orgs_of(require_user(principal).id)  # type: ignore[no-any-return]
 
 
 async def me(rt: Runtime, principal: Principal) -> dict[str, object]:
@@ -279,7 +290,7 @@ async def update_profile(rt: Runtime, principal: Principal, body: ProfileUpdate,
     found = await rt.store.accounts.user_by_id(user.id)
     if found is None:
         raise NotFound("user not found")
-    name = _clean_name(body.name, "name") if body.name is not None else None
+    name = clean_name(body.name, "name") if body.name is not None else None
     new_hash = None
     if body.password is not None:
         if body.current_password is None:

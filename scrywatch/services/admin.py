@@ -7,7 +7,7 @@ from scrywatch.errors import Conflict, InvalidInput
 from scrywatch.ids import new_id
 from scrywatch.models.accounts import Org, Project, User
 from scrywatch.runtime import build_runtime
-from scrywatch.services.accounts import DEFAULT_PROJECT_NAME, new_key_record, normalize_email, slugify, unique_org_slug
+from scrywatch.services.accounts import DEFAULT_PROJECT_NAME, new_key_record, normalize_email, slugify
 
 MIN_PASSWORD_CHARS = 8
 
@@ -36,11 +36,12 @@ async def create_user_from_shell(config: Config, *, email: str, name: str, org_n
             await accounts.add_member(org_id=existing.id, user=user, password_hash=password_hash, role=role,
                                       now_ms=now)
             return [f"created {email} as {role} of {existing.name} (/{existing.slug})"]
-        org = Org(id=new_id(), name=org_name.strip(), slug=await unique_org_slug(rt, org_name))
+        wanted = Org(id=new_id(), name=org_name.strip(), slug=slugify(org_name, fallback="org"))
         project = Project(id=new_id(), name=DEFAULT_PROJECT_NAME, slug="default")
         secret, key, key_hash = new_key_record(project.id, name="Default key", scope="full", now_ms=now)
-        await accounts.bootstrap(user=user, password_hash=password_hash, org=org, project=project, key=key,
-                                 key_hash=key_hash, now_ms=now, only_if_no_users=False)
+        org = await accounts.bootstrap(user=user, password_hash=password_hash, org=wanted, project=project,
+                                       key=key, key_hash=key_hash, now_ms=now, only_if_no_users=False)
+        assert org is not None  # only_if_no_users=False always creates
         return [
             f"created {email} as owner of {org.name} (/{org.slug}), project {project.slug}",
             f"API key (shown once, store it now): {secret}",

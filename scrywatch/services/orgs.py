@@ -21,7 +21,14 @@ from scrywatch.models.accounts import (
     User,
 )
 from scrywatch.runtime import Runtime
-from scrywatch.services.accounts import forget_cached_keys, normalize_email, org_role, require_user, slugify
+from scrywatch.services.accounts import (
+    clean_name,
+    forget_cached_keys,
+    normalize_email,
+    org_role,
+    require_user,
+    slugify,
+)
 
 
 class Invitation(msgspec.Struct):
@@ -64,22 +71,36 @@ async def _target_role(rt: Runtime, org_id: str, user_id: str) -> str:
     return role
 
 
+def _may_manage(role: str, target_role: str) -> bool:
+    """Owners manage everyone; admins manage plain members only."""
+    return role == "owner" or (ROLE_RANK[role] >= ROLE_RANK["admin"] and target_role == "member")
+
+
 async def change_role(rt: Runtime, principal: Principal, org_slug: str, user_id: str, body: RoleUpdate) -> None:
     """Owners may set any role; admins may only manage plain members. The last owner stays."""
     org, role = await org_role(rt, principal, org_slug, at_least="admin")
     current = await _target_role(rt, org.id, user_id)
-    if role != "owner" and (ROLE_RANK[body.role] >= ROLE_RANK["admin"] or ROLE_RANK[current] >= ROLE_RANK["admin"]):
+    if role != "owner" and (ROLE_RANK[body.role] >= ROLE_RANK["admin"] or not _may_manage(role, current)):
         raise Forbidden("only owners can grant or change the owner and admin roles", field="role")
     if not await rt.store.accounts.change_role(org.id, user_id, body.role):
         raise Conflict("the last owner cannot be demoted; make someone else owner first", field="role")
 
 
+async def _is_last_owner(rt: Runtime, org_id: str, user_id: str) -> bool:
+    owners = [m.user_id for m in await rt.store.accounts.members(org_id) if m.role == "owner"]
+    return owners == [user_id]
+
+
 async def remove_member(rt: Runtime, principal: Principal, org_slug: str, user_id: str) -> None:
+    """Remove someone else from the org; never the last owner (409, also when they try it themselves)."""
     org, role = await org_role(rt, principal, org_slug, at_least="admin")
-    if user_id == require_user(principal).id:
-        raise Forbidden("you cannot remove yourself")
     current = await _target_role(rt, org.id, user_id)
-    if role != "owner" and ROLE_RANK[current] >= ROLE_RANK["admin"]:
+    if user_id == require_user(principal).id:
+        # The last owner would get "not yourself" too, but 409 names the rule that actually binds.
+        if await _is_last_owner(rt, org.id, user_id):
+            raise Conflict("the last owner cannot be removed")
+        raise Forbidden("you cannot remove yourself")
+    if not _may_manage(role, current):
         raise Forbidden("only owners can remove owners and admins")
     if not await rt.store.accounts.remove_member(org.id, user_id):
         raise Conflict("the last owner cannot be removed")
@@ -89,8 +110,18 @@ async def reset_password(rt: Runtime, principal: Principal, org_slug: str, user_
     """Give a member a new temporary password and end their sessions."""
     org, role = await org_role(rt, principal, org_slug, at_least="admin")
     current = await _target_role(rt, org.id, user_id)
-    if role != "owner" and ROLE_RANK[current] >= ROLE_RANK["admin"]:
+    if not _may_manage(role, current):
         raise Forbidden("only owners can reset the password of owners and admins")
+    # An account is one login across orgs, and inviting an existing account needs no consent: the
+    # caller must manage the person in every org they belong to, or resetting would take those over.
+    caller = require_user(principal).id
+    for other, _ in await rt.store.accounts.orgs_of(user_id):
+        if other.id == org.id:
+            continue
+        caller_role = await rt.store.accounts.role_of(other.id, caller)
+        if caller_role is None or not _may_manage(caller_role, other.role):
+            raise Forbidden("this person also belongs to another organization you do not manage; "
+                            "they can change their password themselves")
     password = temp_password()
     await rt.store.accounts.update_user(user_id, password_hash=await rt.passwords.hash(password))
     await rt.store.accounts.delete_sessions_of(user_id)
@@ -105,7 +136,7 @@ async def list_projects(rt: Runtime, principal: Principal, org_slug: str) -> lis
 
 async def create_project(rt: Runtime, principal: Principal, org_slug: str, body: ProjectCreate) -> Project:
     org, _ = await org_role(rt, principal, org_slug, at_least="admin")
-    name = body.name.strip()
+    name = clean_name(body.name, "name")
     slug = slugify(name, fallback="project")
     if await rt.store.accounts.project_by_slug(org.id, slug) is not None:
         raise Conflict(f"a project with the slug {slug!r} already exists", field="name")
@@ -124,7 +155,7 @@ async def rename_project(rt: Runtime, principal: Principal, org_slug: str, proje
                          body: ProjectUpdate) -> Project:
     org, _ = await org_role(rt, principal, org_slug, at_least="admin")
     project = await _project(rt, org.id, project_slug)
-    name = body.name.strip()
+    name = clean_name(body.name, "name")
     await rt.store.accounts.rename_project(project.pk, name)
     return msgspec.structs.replace(project, name=name)
 

@@ -83,28 +83,31 @@ class SqliteAccountStore:
         key_hash: str,
         now_ms: int,
         only_if_no_users: bool,
-    ) -> bool:
-        """Create user + org (owner) + project + key in one transaction.
+    ) -> Org | None:
+        """Create user + org (owner) + project + key in one transaction; return the org as stored.
 
-        With only_if_no_users, do nothing and return False when a user already exists (so two
+        `org.slug` is the wanted slug: the first free one of `slug`, `slug-2`, `slug-3`... is taken
+        here, in the single writer, so concurrent registrations of one name cannot pick the same.
+        With only_if_no_users, do nothing and return None when a user already exists (so two
         concurrent first registrations cannot both become the first user).
         """
 
-        def w(c: sqlite3.Connection) -> bool:
+        def w(c: sqlite3.Connection) -> Org | None:
             if only_if_no_users and c.execute("SELECT 1 FROM users LIMIT 1").fetchone():
-                return False
+                return None
             c.execute(
                 "INSERT INTO users(id, email, name, password_hash, created_at) VALUES (?,?,?,?,?)",
                 (user.id, user.email, user.name, password_hash, now_ms),
             )
-            _insert_org(c, org, now_ms)
+            stored = Org(id=org.id, name=org.name, slug=_free_org_slug(c, org.slug))
+            _insert_org(c, stored, now_ms)
             c.execute(
                 "INSERT INTO memberships(org_id, user_id, role, joined_at) VALUES (?,?,?,?)",
                 (org.id, user.id, "owner", now_ms),
             )
             pk = _insert_project(c, org.id, project, now_ms)
             _insert_key(c, pk, key, key_hash, user.id)
-            return True
+            return stored
 
         return await self._db.write(w)
 
@@ -376,6 +379,14 @@ def _owner_count(c: sqlite3.Connection, org_id: str) -> int:
     return c.execute(
         "SELECT count(*) FROM memberships WHERE org_id = ? AND role = 'owner'", (org_id,)
     ).fetchone()[0]
+
+
+def _free_org_slug(c: sqlite3.Connection, base: str) -> str:
+    slug, n = base, 1
+    while c.execute("SELECT 1 FROM orgs WHERE slug = ?", (slug,)).fetchone():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 def _insert_org(c: sqlite3.Connection, org: Org, now_ms: int) -> None:
