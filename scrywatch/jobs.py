@@ -37,8 +37,26 @@ def _registry() -> dict[str, Job]:
     jobs: list[Job] = []
     # -- logs (issue 3) ---------------------------------------------------------------------
     # -- traces (issue 4) -------------------------------------------------------------------
+    from scrywatch.services.traces import run_sampling
+
+    jobs.append(Job("sampling", lambda c: c.jobs.sampling_interval_seconds, run_sampling,
+                    "decide held traces (keep errors, slow and baseline; purge the rest), expire old ones"))
     # -- archive and retention (issue 5) ----------------------------------------------------
+    from scrywatch.services.archive import run_archive
+    from scrywatch.services.retention import run_retention
+
+    jobs.append(Job("archive", lambda c: c.jobs.archive_interval_seconds, run_archive,
+                    "write completed hours (plus archive_grace_minutes) to data/archive as zstd NDJSON"))
+    jobs.append(Job("retention", lambda c: c.jobs.retention_interval_seconds, run_retention,
+                    "drop archived hot rows past hot_hours, archive past archive_days / max_disk_mb"))
     # -- alerts, patterns, insights (issue 6) -----------------------------------------------
+    from scrywatch.services.alerts import check_alerts
+    from scrywatch.services.insights import refresh_patterns
+
+    jobs.append(Job("alerts", lambda c: c.alerts.check_interval_seconds, check_alerts,
+                    "evaluate alert rules, fire, auto-resolve and send pending notifications"))
+    jobs.append(Job("patterns", lambda c: c.jobs.patterns_interval_seconds, refresh_patterns,
+                    "count new events into the persistent message patterns"))
     return {job.name: job for job in jobs}
 
 

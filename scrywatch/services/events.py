@@ -144,6 +144,10 @@ def compact_metadata(raw: msgspec.Raw, max_bytes: int) -> bytes | None:
 def normalize(raw: bytes, *, now_ms: int, ua_device: str | None, max_message_bytes: int,
               max_metadata_bytes: int) -> NewEvent:
     """One raw JSON event -> NewEvent, or FieldProblem naming the field."""
+    if not raw.isascii():
+        # msgspec raises UnicodeDecodeError (a 500) on invalid UTF-8 in a string, here or in the
+        # metadata: keep the event, with U+FFFD for the bad bytes.
+        raw = raw.decode("utf-8", "replace").encode()
     try:
         e = _decoder.decode(raw)
     except msgspec.ValidationError as exc:

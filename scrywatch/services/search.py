@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from msgspec.structs import replace
+
 from scrywatch.errors import InvalidInput, NotFound
 from scrywatch.models.accounts import ProjectAccess
 from scrywatch.models.logs import DEFAULT_PAGE, MAX_PAGE, LogEvent, LogPage, LogQuery, Page
 from scrywatch.runtime import Runtime
+from scrywatch.services import coldsearch
 from scrywatch.services.events import FieldProblem, level_of, timestamp_ms, type_of
 
 MAX_Q_CHARS = 1000
@@ -101,8 +104,38 @@ def parse_page(params: Mapping[str, str]) -> Page:
 
 
 async def search_logs(rt: Runtime, access: ProjectAccess, query: LogQuery, page: Page) -> LogPage:
-    return await rt.store.logs.search(access.project.pk, query, limit=page.limit, offset=page.offset,
-                                      cursor=page.cursor)
+    """A page newest first: the hot store alone, or (with `from` below the hot/cold boundary) the hot
+    store's part followed by the archive's (services/coldsearch.py says which store answers what)."""
+    pk = access.project.pk
+    boundary = (await rt.store.archive.state()).boundary_ms if query.from_ms is not None else 0
+    if query.from_ms is None or query.from_ms >= boundary:
+        return await rt.store.logs.search(pk, query, limit=page.limit, offset=page.offset, cursor=page.cursor)
+    t = coldsearch.target(rt, access)
+    in_cold, key = coldsearch.decode_cursor(page.cursor)
+    hot_q = None if query.to_ms is not None and query.to_ms < boundary else replace(query, from_ms=boundary)
+    results: list[LogEvent] = []
+    hot_total, hot_exact, hot_more, next_cursor = 0, True, False, None
+    if hot_q is not None and not in_cold:
+        hot = await rt.store.logs.search(pk, hot_q, limit=page.limit, offset=page.offset, cursor=page.cursor)
+        results, hot_total, hot_exact, hot_more, next_cursor = (hot.results, hot.total, hot.total_exact,
+                                                                hot.has_more, hot.next_cursor)
+    elif hot_q is not None:
+        hot_total, hot_exact = await rt.store.logs.count(pk, hot_q)
+    found, cold_exact = await coldsearch.counts(rt, t, query, boundary, with_hot=True)
+    cold_total = sum(found.values())
+    has_more = hot_more
+    if not hot_more and len(results) < page.limit:
+        # Hot side done in this page: fill it from the cold side (an offset past the hot side carries over).
+        offset = 0 if in_cold or results else max(0, page.offset - hot_total)
+        cold, has_more, last = await coldsearch.page(rt, t, query, boundary, limit=page.limit - len(results),
+                                                      offset=offset, before=key, with_hot=True)
+        results = [*results, *cold]
+        next_cursor = coldsearch.encode_cursor(last) if has_more else None
+    elif not hot_more:
+        has_more = cold_total > 0
+        next_cursor = coldsearch.encode_cursor(None) if has_more else None
+    return LogPage(results=results, total=hot_total + cold_total, total_exact=hot_exact and cold_exact,
+                   next_cursor=next_cursor, has_more=has_more)
 
 
 async def get_log(rt: Runtime, access: ProjectAccess, event_id: str) -> LogEvent:

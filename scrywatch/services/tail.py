@@ -1,65 +1,99 @@
 """The live-tail hub: committed events, per project, with sequence numbers and a ring buffer.
 
-Publishing never waits: each subscriber has a bounded queue, and one that falls behind is marked
-`reset` and dropped instead of slowing ingest or growing memory.
+Publishing never waits: each subscriber has a bounded backlog, and one that falls behind is marked
+`dropped` and detached instead of slowing ingest or growing memory. Sequence numbers are contiguous
+per project and start at this process's start time in microseconds (below 2**53, so JavaScript
+keeps them exact): an id from before a restart is always older than the ring, hence a `reset`,
+never a silent replay of the wrong events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Literal
 
-Event = dict[str, Any]
+import msgspec
+
+_encoder = msgspec.json.Encoder()
+
+
+class TailItem:
+    """One published event with its sequence number; the JSON is encoded once, on first use."""
+
+    __slots__ = ("seq", "event", "_json")
+
+    def __init__(self, seq: int, event: Any) -> None:
+        self.seq = seq
+        self.event = event
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = _encoder.encode(self.event)
+        return self._json
 
 
 class Subscription:
-    """One subscriber's view of a project's stream: batches of (seq, event)."""
+    """One subscriber's view of a project's stream."""
 
-    def __init__(self, hub: Hub, project_pk: int, max_queued: int) -> None:
+    def __init__(self, hub: Hub, project_pk: int, max_backlog: int) -> None:
         self._hub = hub
         self.project_pk = project_pk
-        self.max_queued = max_queued
-        self._queue: asyncio.Queue[list[tuple[int, Event]]] = asyncio.Queue()
-        self._queued = 0
-        self.reset = False  # set when the subscriber fell behind (or asked for a seq the ring lost)
+        self.max_backlog = max_backlog
+        self._pending: collections.deque[list[TailItem]] = collections.deque()
+        self._backlog = 0
+        self._wake = asyncio.Event()
+        self.dropped = False  # fell behind: detached, told to reset
+        self.gap = False  # asked to resume from an id the ring no longer holds (or from another run)
         self.closed = False
 
-    def _offer(self, batch: list[tuple[int, Event]]) -> None:
-        if self.closed:
+    def _offer(self, batch: list[TailItem]) -> None:
+        if self.closed or self.dropped:
             return
-        if self._queued + len(batch) > self.max_queued:
-            self.reset = True
-            self._hub._drop(self)
-            self._queue.put_nowait([])  # wake the reader so it sees `reset`
-            return
-        self._queued += len(batch)
-        self._queue.put_nowait(batch)
+        if self._backlog + len(batch) > self.max_backlog:
+            self.dropped = True
+            self._hub._detach(self)
+        else:
+            self._backlog += len(batch)
+            self._pending.append(batch)
+        self._wake.set()
 
-    async def get(self, timeout: float | None = None) -> list[tuple[int, Event]]:
-        """The next batch; [] on timeout, reset or close (check `reset` / `closed`)."""
-        try:
-            batch = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return []
-        self._queued -= len(batch)
-        return batch
+    async def next(self, timeout: float | None = None) -> list[list[TailItem]]:
+        """The batches (one per publish, oldest first) queued since the last call; [] on timeout,
+        drop or close."""
+        if not self._pending and not self.ended:
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                return []
+        out = list(self._pending)
+        self._pending.clear()
+        self._backlog = 0
+        return out
+
+    @property
+    def ended(self) -> bool:
+        return self.dropped or self.closed
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._hub._drop(self)
-            self._queue.put_nowait([])
+            self._hub._detach(self)
+            self._wake.set()
 
 
 class _Channel:
     __slots__ = ("ring", "subscribers", "last_seq")
 
-    def __init__(self, ring_size: int) -> None:
-        self.ring: collections.deque[tuple[int, Event]] = collections.deque(maxlen=ring_size)
+    def __init__(self, ring_size: int, first_seq: int) -> None:
+        self.ring: collections.deque[TailItem] = collections.deque(maxlen=ring_size)
         self.subscribers: set[Subscription] = set()
-        self.last_seq = 0  # sequence numbers are per project, contiguous, from 1 at server start
+        self.last_seq = first_seq - 1
 
 
 class Hub:
@@ -68,50 +102,50 @@ class Hub:
     def __init__(self, *, ring_size: int = 5000, subscriber_queue: int = 10_000) -> None:
         self.ring_size = ring_size
         self.subscriber_queue = subscriber_queue
+        self.first_seq = time.time_ns() // 1000
         self._channels: dict[int, _Channel] = {}
 
     def _channel(self, project_pk: int) -> _Channel:
         ch = self._channels.get(project_pk)
         if ch is None:
-            ch = self._channels[project_pk] = _Channel(self.ring_size)
+            ch = self._channels[project_pk] = _Channel(self.ring_size, self.first_seq)
         return ch
 
-    def publish(self, project_pk: int, events: Iterable[Event]) -> None:
+    def publish(self, project_pk: int, events: Iterable[Any]) -> None:
         """Number the events, keep them in the ring, hand them to every subscriber. Never blocks."""
         ch = self._channel(project_pk)
         start = ch.last_seq
-        batch = [(start + i, e) for i, e in enumerate(events, 1)]
+        batch = [TailItem(start + i, e) for i, e in enumerate(events, 1)]
         if not batch:
             return
-        ch.last_seq = batch[-1][0]
+        ch.last_seq = batch[-1].seq
         ch.ring.extend(batch)
         for sub in list(ch.subscribers):
             sub._offer(batch)
 
     def subscribe(self, project_pk: int, *, after_seq: int | None = None) -> Subscription:
-        """A new subscription; with after_seq, first replay what the ring holds after it
-        (marking `reset` when the ring no longer reaches back that far)."""
+        """A live subscription; with after_seq, first the ring's events after it, or `gap` when the
+        ring no longer reaches back that far (or the id is not from this run)."""
         ch = self._channel(project_pk)
         sub = Subscription(self, project_pk, self.subscriber_queue)
         if after_seq is not None:
-            replay = [item for item in ch.ring if item[0] > after_seq]
-            oldest = ch.ring[0][0] if ch.ring else ch.last_seq + 1
-            # Too old for the ring, or from before a restart (ids start again at 1): say so.
+            oldest = ch.ring[0].seq if ch.ring else ch.last_seq + 1
             if after_seq < oldest - 1 or after_seq > ch.last_seq:
-                sub.reset = True
-            if replay:
-                sub._offer(replay)
+                sub.gap = True
+            else:
+                replay = [item for item in ch.ring if item.seq > after_seq]
+                if replay:
+                    sub._offer(replay)
         ch.subscribers.add(sub)
         return sub
 
-    def _drop(self, sub: Subscription) -> None:
+    def _detach(self, sub: Subscription) -> None:
         ch = self._channels.get(sub.project_pk)
         if ch is not None:
             ch.subscribers.discard(sub)
 
     def last_seq(self, project_pk: int) -> int:
-        ch = self._channels.get(project_pk)
-        return ch.last_seq if ch else 0
+        return self._channel(project_pk).last_seq
 
     def subscriber_count(self, project_pk: int | None = None) -> int:
         if project_pk is not None:
@@ -124,3 +158,40 @@ class Hub:
             for sub in list(ch.subscribers):
                 sub.close()
         self._channels.clear()
+
+
+# -- following a subscription ---------------------------------------------------------------
+Kind = Literal["events", "idle", "gap", "reset"]
+
+
+async def follow(sub: Subscription, match: Callable[[Any], bool], *,
+                 idle_s: float) -> AsyncIterator[tuple[Kind, list[TailItem], int]]:
+    """What a tail connection sends, as (kind, items, last_seq):
+
+    - ("gap", [], last) first when the requested resume point is lost: the client must re-query;
+    - ("events", items, last) with the matching events of each published batch (one commit);
+    - ("idle", [], last) after idle_s without anything to send (heartbeat; `last` lets the client
+      advance its resume point past events the filter hid);
+    - ("reset", [], last) last, when the subscriber fell behind and was dropped.
+    Ends when the subscription is closed.
+    """
+    if sub.gap:
+        yield "gap", [], sub._hub.last_seq(sub.project_pk)
+    deadline = time.monotonic() + idle_s
+    while True:
+        batches = await sub.next(timeout=max(0.0, deadline - time.monotonic()))
+        for batch in batches:  # one message per commit
+            shown = [item for item in batch if match(item.event)]
+            if shown:
+                yield "events", shown, batch[-1].seq
+                deadline = time.monotonic() + idle_s
+        if batches:
+            continue
+        if sub.dropped:
+            yield "reset", [], sub._hub.last_seq(sub.project_pk)
+            return
+        if sub.closed:
+            return
+        if time.monotonic() >= deadline:
+            yield "idle", [], sub._hub.last_seq(sub.project_pk)
+            deadline = time.monotonic() + idle_s

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 # Server-side HTTP clients (the Go, PHP, Dart/Flutter-on-server and Node SDKs, curl, scripts).
+# Node's built-in fetch sends the bare User-Agent `node`.
 _SERVER = re.compile(
-    r"go-http-client|curl/|wget/|php|guzzle|dart/|dart:io|node-fetch|node/|undici|axios/|python-requests|"
+    r"go-http-client|curl/|wget/|php|guzzle|dart/|dart:io|node-fetch|node/|^node$|undici|axios/|python-requests|"
     r"python-httpx|python-urllib|aiohttp|okhttp|java/|apache-httpclient|libwww-perl|ruby|faraday|"
     r"restsharp|\.net|httpie|postmanruntime|insomnia|scrywatch-python",
     re.IGNORECASE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from scrywatch.web.api import auth, health, logs, orgs, settings
+from scrywatch.web.api import auth, health, lenses, logs, logs_meta, orgs, settings
 
 P = "/api/orgs/{org}/projects/{project}"  # project-scoped data endpoints
 
@@ -41,16 +41,115 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/ingest", logs.post_ingest, methods=["POST"], name="api.ingest"),
         Route(P + "/logs", logs.list_logs, methods=["GET"], name="api.logs.list"),
         Route(P + "/logs/{event_id}", logs.get_log, methods=["GET"], name="api.logs.get"),
+        Route(P + "/services", logs_meta.list_services, methods=["GET"], name="api.logs.services"),
+        Route(P + "/device-types", logs_meta.list_device_types, methods=["GET"], name="api.logs.device_types"),
+        Route(P + "/environments", logs_meta.list_environments, methods=["GET"], name="api.logs.environments"),
+        Route(P + "/facets", logs_meta.get_facets, methods=["GET"], name="api.logs.facets"),
+        Route(P + "/patterns", logs_meta.list_patterns, methods=["GET"], name="api.logs.patterns"),
+        Route(P + "/stats", logs_meta.get_stats, methods=["GET"], name="api.logs.stats"),
+        Route(P + "/sessions", logs_meta.list_sessions, methods=["GET"], name="api.logs.sessions"),
+        Route(P + "/settings/purge-logs", logs_meta.purge_logs, methods=["POST"], name="api.logs.purge"),
+        Route(P + "/lenses", lenses.list_lenses, methods=["GET"], name="api.lenses.list"),
+        Route(P + "/lenses", lenses.create_lens, methods=["POST"], name="api.lenses.create"),
+        Route(P + "/lenses/{lens_id}", lenses.update_lens, methods=["PATCH", "PUT"], name="api.lenses.update"),
+        Route(P + "/lenses/{lens_id}", lenses.delete_lens, methods=["DELETE"], name="api.lenses.delete"),
     ]
     # -- traces (issue 4) -------------------------------------------------------------------
+    from scrywatch.web.api import traces as tr
+
+    routes += [
+        Route("/api/traces", tr.post_spans, methods=["POST"], name="api.traces.create"),
+        # OTLP/HTTP: collectors append /v1/<signal> to the endpoint they are given.
+        Route("/api/traces/otlp", tr.post_otlp_traces, methods=["POST"], name="api.traces.otlp"),
+        Route("/api/traces/otlp/v1/traces", tr.post_otlp_traces, methods=["POST"], name="api.traces.otlp.v1"),
+        Route("/v1/traces", tr.post_otlp_traces, methods=["POST"], name="api.otlp.traces"),
+        Route("/v1/logs", tr.post_otlp_logs, methods=["POST"], name="api.otlp.logs"),
+        Route("/api/logs/otlp", tr.post_otlp_logs, methods=["POST"], name="api.logs.otlp"),
+        Route("/api/logs/otlp/v1/logs", tr.post_otlp_logs, methods=["POST"], name="api.logs.otlp.v1"),
+        Route(P + "/traces", tr.list_traces, methods=["GET"], name="api.traces.list"),
+        Route(P + "/traces/service-map", tr.get_service_map, methods=["GET"], name="api.traces.service_map"),
+        Route(P + "/traces/{trace_id}", tr.get_trace, methods=["GET"], name="api.traces.get"),
+    ]
     # -- tail and archive (issue 5) ---------------------------------------------------------
+    from starlette.routing import WebSocketRoute
+
+    from scrywatch.web.api import export, tail
+
+    routes += [
+        WebSocketRoute(P + "/ws/tail", tail.ws_tail, name="api.tail.ws"),
+        Route(P + "/tail", tail.sse_tail, methods=["GET"], name="api.tail.sse"),
+        Route(P + "/archive", export.get_archive, methods=["GET"], name="api.archive"),
+    ]
+    # First in the table: /logs/{event_id} would otherwise take "export" for an event id.
+    routes.insert(0, Route(P + "/logs/export", export.export_logs, methods=["GET"], name="api.logs.export"))
     # -- alerts and insights (issue 6) ------------------------------------------------------
+    from scrywatch.web.api import alerts as al
+    from scrywatch.web.api import insights as ins
+
+    routes += [
+        Route(P + "/alerts", al.list_rules, methods=["GET"], name="api.alerts.list"),
+        Route(P + "/alerts", al.create_rule, methods=["POST"], name="api.alerts.create"),
+        # Fixed paths before /alerts/{rule_id}.
+        Route(P + "/alerts/history", al.list_history, methods=["GET"], name="api.alerts.history"),
+        Route(P + "/alerts/history/{alert_id}", al.update_alert, methods=["PATCH", "PUT"],
+              name="api.alerts.history.update"),
+        Route(P + "/alerts/{rule_id}", al.update_rule, methods=["PATCH", "PUT"], name="api.alerts.update"),
+        Route(P + "/alerts/{rule_id}", al.delete_rule, methods=["DELETE"], name="api.alerts.delete"),
+        Route(P + "/alerts/{rule_id}/test", al.test_rule, methods=["POST"], name="api.alerts.test"),
+        Route(P + "/insights/summary", ins.create_summary, methods=["POST"], name="api.insights.summary.create"),
+        Route(P + "/insights/summary", ins.get_summary, methods=["GET"], name="api.insights.summary"),
+        Route(P + "/insights/patterns", ins.list_patterns, methods=["GET"], name="api.insights.patterns"),
+    ]
     return routes
 
 
 def dashboard_routes() -> list[BaseRoute]:
-    """Pages (issue 7)."""
-    return []
+    """Pages (issue 7): `/o/{org}/p/{project}/...`, forms POST to the page's own path or an action below it."""
+    from starlette.routing import Mount
+
+    from scrywatch.web.dashboard import auth as d_auth
+    from scrywatch.web.dashboard import danger, keys, members, onboarding, placeholders, profile, projects
+    from scrywatch.web.templating import static_files
+
+    d = "/o/{org}/p/{project}"
+    s = d + "/settings"
+    get, post = ["GET"], ["POST"]
+    return [
+        Mount("/static", app=static_files(), name="static"),
+        Route("/", d_auth.home_page, methods=get, name="dash.home"),
+        Route("/login", d_auth.login_page, methods=get, name="dash.login"),
+        Route("/login", d_auth.post_login, methods=post, name="dash.login.submit"),
+        Route("/setup", d_auth.setup_page, methods=get, name="dash.setup"),
+        Route("/setup", d_auth.post_setup, methods=post, name="dash.setup.submit"),
+        Route("/logout", d_auth.post_logout, methods=post, name="dash.logout"),
+        Route(d, placeholders.project_home, methods=get, name="dash.project"),
+        Route(d + "/start", onboarding.start_page, methods=get, name="dash.start"),
+        # Part 2 replaces these placeholders with the real pages.
+        *[Route(f"{d}/{section}", placeholders.coming_soon(section), methods=get, name=f"dash.{section}")
+          for section in placeholders.COMING],
+        Route(s, placeholders.settings_home, methods=get, name="dash.settings"),
+        Route(s + "/keys", keys.keys_page, methods=get, name="dash.settings.keys"),
+        Route(s + "/keys", keys.create_key, methods=post, name="dash.settings.keys.create"),
+        Route(s + "/keys/{key_id}/revoke", keys.revoke_key, methods=post, name="dash.settings.keys.revoke"),
+        Route(s + "/members", members.members_page, methods=get, name="dash.settings.members"),
+        Route(s + "/members/invite", members.invite_member, methods=post, name="dash.settings.members.invite"),
+        Route(s + "/members/{user_id}/role", members.change_role, methods=post, name="dash.settings.members.role"),
+        Route(s + "/members/{user_id}/remove", members.remove_member, methods=post,
+              name="dash.settings.members.remove"),
+        Route(s + "/members/{user_id}/reset-password", members.reset_password, methods=post,
+              name="dash.settings.members.reset"),
+        Route(s + "/projects", projects.projects_page, methods=get, name="dash.settings.projects"),
+        Route(s + "/projects", projects.create_project, methods=post, name="dash.settings.projects.create"),
+        Route(s + "/projects/{target}/rename", projects.rename_project, methods=post,
+              name="dash.settings.projects.rename"),
+        Route(s + "/projects/{target}/delete", projects.delete_project, methods=post,
+              name="dash.settings.projects.delete"),
+        Route(s + "/profile", profile.profile_page, methods=get, name="dash.settings.profile"),
+        Route(s + "/profile", profile.update_profile, methods=post, name="dash.settings.profile.update"),
+        Route(s + "/password", profile.change_password, methods=post, name="dash.settings.password"),
+        Route(s + "/danger", danger.danger_page, methods=get, name="dash.settings.danger"),
+        Route(s + "/danger/purge", danger.purge, methods=post, name="dash.settings.danger.purge"),
+    ]
 
 
 def all_routes() -> list[BaseRoute]:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from scrywatch.config import Config
 from scrywatch.storage.sqlite.accounts import SqliteAccountStore
+from scrywatch.storage.sqlite.alerts import SqliteAlertStore
+from scrywatch.storage.sqlite.archive import SqliteArchiveStore
 from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.insights import SqliteInsightStore
+from scrywatch.storage.sqlite.lenses import SqliteLensStore
 from scrywatch.storage.sqlite.logs import SqliteLogStore
+from scrywatch.storage.sqlite.logs_meta import SqliteLogMetaStore
 from scrywatch.storage.sqlite.migrations import migrate
+from scrywatch.storage.sqlite.traces import SqliteTraceStore
 
 
 class SqliteStore:
@@ -21,7 +27,13 @@ class SqliteStore:
             queue_max_events=config.ingest.queue_max_events,
         )
         self.accounts = SqliteAccountStore(self.db)
+        self.traces = SqliteTraceStore(self.db)  # traces (issue 4)
         self.logs = SqliteLogStore(self.db)
+        self.logs_meta = SqliteLogMetaStore(self.db)
+        self.archive = SqliteArchiveStore(self.db)  # archive bookkeeping (issue 5)
+        self.lenses = SqliteLensStore(self.db)
+        self.alerts = SqliteAlertStore(self.db)  # alerts (issue 6)
+        self.insights = SqliteInsightStore(self.db)  # insights (issue 6)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations (synchronously, before the writer starts)."""

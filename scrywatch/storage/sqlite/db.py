@@ -106,6 +106,8 @@ class Database:
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
         self.commits = 0
+        # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
+        self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def open_sync(self) -> sqlite3.Connection:
@@ -206,6 +208,19 @@ class Database:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
                 op.error = exc
+        if self.before_commit and any(op.error is None for op in ops):
+            try:
+                with translate_errors():
+                    for hook in self.before_commit:
+                        hook(conn)
+            except Exception as exc:
+                logger.error("before-commit work failed, rolling back: %s", exc)
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                for op in ops:
+                    if op.error is None:
+                        op.error = Unavailable("storage could not commit, try again", retry_after_s=1)
+                return
         try:
             conn.execute("COMMIT")
             self.commits += 1

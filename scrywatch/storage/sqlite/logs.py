@@ -71,16 +71,55 @@ def event_from_row(row: tuple) -> LogEvent:  # type: ignore[type-arg]
 
 
 # -- writes (run on the writer thread inside its transaction) ------------------------------
+FTS_SQL = "INSERT INTO logs_fts(rowid, message) SELECT id, message FROM logs WHERE id > ?"
+_ROLLUP_SQL = (
+    "INSERT INTO {table}(project, {unit}, level, type, service, environment, device_type, n)"
+    " SELECT project, ts / {ms}, level, type, coalesce(service, ''), coalesce(environment, ''),"
+    " coalesce(device_type, ''), count(*) FROM logs WHERE id > ? GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n"
+)
+ROLLUP_SQLS = (_ROLLUP_SQL.format(table="log_counts_hourly", unit="hour", ms=rollups.HOUR_MS),
+               _ROLLUP_SQL.format(table="log_counts_minute", unit="minute", ms=rollups.MINUTE_MS))
+
+
+def row_of(rowid: int, project: int, e: NewEvent, received_ms: int) -> tuple[object, ...]:
+    """The INSERT_SQL parameters of one event."""
+    return (rowid, project, e.timestamp, received_ms, e.level, e.type, e.message, e.service, e.environment,
+            e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id,
+            e.metadata.decode() if e.metadata is not None else None, e.client_id)
+
+
+def index_rows(conn: sqlite3.Connection, after: int) -> None:
+    """Add rows with id > after to the FTS index and the rollups, each in one statement."""
+    conn.execute(FTS_SQL, (after,))
+    for sql in ROLLUP_SQLS:
+        conn.execute(sql, (after,))
+
+
+def index_new_rows(conn: sqlite3.Connection) -> None:
+    """Index every row stored since the last call: the writer runs this once per transaction, just
+    before COMMIT. The mark lives in the database, so a rolled-back savepoint rolls it back too."""
+    last, top = conn.execute("SELECT last_id, (SELECT coalesce(max(id), 0) FROM logs) FROM logs_index_state").fetchone()
+    if top > last:
+        index_rows(conn, last)
+        conn.execute("UPDATE logs_index_state SET last_id = ?", (top,))
+
+
+def _base_id(conn: sqlite3.Connection) -> int:
+    # Never reuse an id at or below the mark (rows deleted at the top would otherwise come back unindexed).
+    return int(conn.execute("SELECT max(coalesce((SELECT max(id) FROM logs), 0), last_id) FROM logs_index_state")
+               .fetchone()[0])
+
+
 def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent],
-                  received_ms: int) -> tuple[list[LogEvent], int]:
-    """Store events; return those newly stored and how many were duplicates of stored client ids."""
-    base = conn.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-    rows = [
-        (base + i, project, e.timestamp, received_ms, e.level, e.type, e.message, e.service, e.environment,
-         e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id,
-         e.metadata.decode() if e.metadata is not None else None, e.client_id)
-        for i, e in enumerate(events, 1)
-    ]
+                  received_ms: int, *, deferred: bool = False) -> tuple[list[LogEvent], int]:
+    """Store events; return those newly stored and how many were duplicates of stored client ids.
+
+    `deferred` leaves the FTS and rollup work to the writer's before-commit hook (index_new_rows),
+    so a group commit indexes all its requests' rows in one statement each, outside any savepoint.
+    """
+    base = _base_id(conn)
+    rows = [row_of(base + i, project, e, received_ms) for i, e in enumerate(events, 1)]
     if any(e.client_id is not None for e in events):
         # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
         kept = [row for row in rows if conn.execute(INSERT_IGNORE_SQL, row).rowcount]
@@ -89,16 +128,20 @@ def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent]
     else:
         conn.executemany(INSERT_SQL, rows)
         duplicates = 0
-    if rows:
-        conn.execute("INSERT INTO logs_fts(rowid, message) SELECT id, message FROM logs WHERE id > ? AND id <= ?",
-                     (base, base + len(events)))
-        rollups.add_counts(conn, project, ((r[2], r[4], r[5], r[7], r[8], r[11]) for r in rows))
+    if not deferred:
+        index_new_rows(conn)
     return [event_from_row(r) for r in rows], duplicates
+
+
+def _insert_deferred(conn: sqlite3.Connection, project: int, events: list[NewEvent],
+                     received_ms: int) -> tuple[list[LogEvent], int]:
+    return insert_events(conn, project, events, received_ms, deferred=True)
 
 
 def delete_where(conn: sqlite3.Connection, project: int, terms: list[str], params: list[object], *,
                  limit: int = DELETE_CHUNK) -> int:
     """Delete up to `limit` events matching terms (on alias l), keeping FTS and rollups in step."""
+    index_new_rows(conn)  # FTS 'delete' of a row never indexed would corrupt the index
     sql_ids = f"SELECT l.id FROM logs l WHERE {' AND '.join(terms)} LIMIT ?"
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.doomed")
@@ -118,6 +161,7 @@ def delete_where(conn: sqlite3.Connection, project: int, terms: list[str], param
 
 
 def _delete_project_rows(conn: sqlite3.Connection, project: int) -> None:
+    index_new_rows(conn)
     conn.execute("INSERT INTO logs_fts(logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
                  "WHERE project = ?", (project,))
     conn.execute("DELETE FROM logs WHERE project = ?", (project,))
@@ -184,10 +228,12 @@ class SqliteLogStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        if index_new_rows not in db.before_commit:
+            db.before_commit.append(index_new_rows)
 
     async def add(self, project: int, events: list[NewEvent], received_ms: int) -> tuple[list[LogEvent], int]:
         """Store a batch in the next group commit (refusing with Unavailable when the queue is full)."""
-        return await self.db.write(insert_events, project, events, received_ms, weight=max(1, len(events)),
+        return await self.db.write(_insert_deferred, project, events, received_ms, weight=max(1, len(events)),
                                    bounded=True)
 
     async def search(self, project: int, query: LogQuery, *, limit: int, offset: int = 0,

@@ -24,7 +24,8 @@ def fts_match(text: str) -> str | None:
     """An FTS5 MATCH expression for user text: every token quoted (AND of all), `"a phrase"` kept
     as a phrase, a trailing `*` as a prefix query. None when the text holds nothing searchable."""
     parts: list[str] = []
-    for m in _TOKEN_RE.finditer(text):
+    # FTS5 ends a quoted string at NUL ("unterminated string"), so NUL separates words instead.
+    for m in _TOKEN_RE.finditer(text.replace("\x00", " ")):
         phrase, word = m.group(1), m.group(2)
         if phrase is not None:
             if _WORD_RE.search(phrase):

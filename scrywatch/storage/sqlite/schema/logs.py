@@ -32,6 +32,10 @@ CREATE INDEX logs_project_trace_id_idx ON logs(project, trace_id) WHERE trace_id
 CREATE INDEX logs_project_user_id_ts_idx ON logs(project, user_id, ts) WHERE user_id IS NOT NULL;
 CREATE UNIQUE INDEX logs_project_client_id_idx ON logs(project, client_id) WHERE client_id IS NOT NULL;
 
+-- Rows up to last_id are in logs_fts and the rollups (the writer indexes once per transaction).
+CREATE TABLE logs_index_state (last_id INTEGER NOT NULL) STRICT;
+INSERT INTO logs_index_state(last_id) VALUES (0);
+
 CREATE VIRTUAL TABLE logs_fts USING fts5(
   message, content='logs', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
 );

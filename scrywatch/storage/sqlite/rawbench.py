@@ -1,0 +1,94 @@
+"""The raw SQLite limit for `scrywatch bench`: the same events into the same schema, no server.
+
+A fresh file gets scrywatch's real migrations; one writer then runs, per transaction, the server's
+row INSERT (executemany of pre-built rows), one FTS INSERT..SELECT and the rollup upserts, with the
+server's writer pragmas. Rows are built before the clock starts, so the rate is SQLite plus the
+sqlite3 module's parameter binding only: what no Python server can beat.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scrywatch.models.logs import NewEvent
+from scrywatch.storage.sqlite import logs
+from scrywatch.storage.sqlite.db import connect
+from scrywatch.storage.sqlite.migrations import migrate
+
+PROJECT = 1
+
+
+def sqlite_version() -> str:
+    return sqlite3.sqlite_version
+
+
+def rows_for(events: Sequence[NewEvent], *, first_id: int, received_ms: int) -> list[tuple[Any, ...]]:
+    """Insert tuples exactly as the server's writer builds them."""
+    return [logs.row_of(first_id + i, PROJECT, e, received_ms) for i, e in enumerate(events)]
+
+
+def _sizes(path: Path) -> int:
+    return sum(os.path.getsize(f"{path}{suffix}") for suffix in ("", "-wal") if os.path.exists(f"{path}{suffix}"))
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{path}{suffix}"):
+            os.remove(f"{path}{suffix}")
+
+
+class RawBench:
+    """A fresh migrated file; phases insert one after another (like the server's, which also start
+    on a non-empty table), so each can run right after the server phase it is compared with."""
+
+    def __init__(self, path: Path) -> None:
+        _remove(path)
+        self.path = path
+        self.conn = connect(path)
+        migrate(self.conn)
+        self.next_id = 1
+        self.total = 0
+
+    def phase(self, batch: int, events: Sequence[NewEvent], *, received_ms: int) -> dict[str, Any]:
+        """Insert events in transactions of `batch` rows: {"batch", "events", "seconds", "events_per_s"}."""
+        conn = self.conn
+        first = self.next_id
+        rows = rows_for(events, first_id=first, received_ms=received_ms)
+        self.next_id += len(rows)
+        started = time.perf_counter()
+        for i in range(0, len(rows), batch):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(logs.INSERT_SQL, rows[i:i + batch])
+            logs.index_rows(conn, first + i - 1)
+            conn.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        self.total += len(rows)
+        return {"batch": batch, "events": len(rows), "seconds": seconds,
+                "events_per_s": len(rows) / seconds if seconds > 0 else 0.0}
+
+    def finish(self, *, keep: bool = False) -> dict[str, Any]:
+        """Bytes on disk (db + wal after a TRUNCATE checkpoint) per event; removes the file unless keep."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            size = _sizes(self.path)
+        finally:
+            self.conn.close()
+        if not keep:
+            _remove(self.path)
+        return {"bytes_per_event": size / self.total if self.total else 0.0, "db_bytes": size, "events": self.total}
+
+
+def measure(path: Path, phases: Sequence[tuple[int, Sequence[NewEvent]]], *, received_ms: int,
+            keep: bool = False) -> dict[str, Any]:
+    """All phases in one go: {"phases": [...], "bytes_per_event", "db_bytes", "events"}."""
+    bench = RawBench(path)
+    try:
+        out = [bench.phase(batch, events, received_ms=received_ms) for batch, events in phases]
+    finally:
+        summary = bench.finish(keep=keep)
+    return {"phases": out, **summary}

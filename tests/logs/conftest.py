@@ -1,0 +1,41 @@
+"""Helpers for the log pipeline tests: a keyed client, ingest that asserts the 202, paging helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Account
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, an hour boundary
+HOUR = 3_600_000
+
+
+@pytest.fixture
+def keyed(account: Account) -> Iterator[httpx.Client]:
+    with account.keyed() as client:
+        yield client
+
+
+def ingest(client: httpx.Client, events: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """POST events and require the exact 202 body the SDKs read."""
+    r = client.post("/api/ingest", json={"events": events}, **kwargs)
+    assert r.status_code == 202, r.text
+    body: dict[str, Any] = r.json()
+    assert body["status"] == 202
+    return body
+
+
+def get_ok(client: httpx.Client, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    r = client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def event(i: int, **fields: Any) -> dict[str, Any]:
+    """A plain valid event; `i` makes the message and timestamp distinct."""
+    return {"timestamp": T0 + i * 1000, "level": "info", "type": "custom", "message": f"event number {i}", **fields}
