@@ -88,7 +88,10 @@ def json_value(v: Any) -> Any:
             except SpanProblem:
                 return val
         if key in ("doubleValue", "double_value"):
-            return float(val) if isinstance(val, int | float | str) and not isinstance(val, bool) else val
+            try:  # proto3 JSON writes NaN and Infinity as strings
+                return float(val) if isinstance(val, int | float | str) and not isinstance(val, bool) else val
+            except ValueError:
+                return val
         if key in ("boolValue", "bool_value"):
             return bool(val)
         if key in ("arrayValue", "array_value"):
@@ -153,6 +156,8 @@ def collect(groups: list[tuple[Any, list[Any]]], build: Callable[[Any, Any], Any
                 good.append(build(context, item))
             except SpanProblem as p:
                 errors.append(SpanError(index=index, field=p.field, message=p.message))
+            except RecursionError:
+                errors.append(SpanError(index=index, field="attributes", message="are nested too deeply"))
             index += 1
     return good, errors, index
 
@@ -168,12 +173,12 @@ def _pb_span(ctx: tuple[str | None, str | None, dict[str, Any]], sp: Any) -> Spa
     start, end = sp.start_time_unix_nano, sp.end_time_unix_nano
     check_times(start, end, start_field="startTimeUnixNano", end_field="endTimeUnixNano")
     events = [{"name": e.name, "timestamp": e.time_unix_nano / 1e6, "attributes": pb_attrs(e.attributes)}
-              for e in sp.events]
+              for e in sp.events] if len(sp.events) else None
+    status = sp.status
     return make_span(trace_id=trace_id, span_id=span_id, parent_span_id=sp.parent_span_id.hex() or None,
                      name=sp.name, service=ctx[0], environment=ctx[1], kind=SPAN_KINDS.get(sp.kind),
-                     start_ns=start, end_ns=end, error=sp.status.code == STATUS_ERROR,
-                     status_message=sp.status.message, attributes=pb_attrs(sp.attributes), events=events,
-                     resource=ctx[2])
+                     start_ns=start, end_ns=end, error=status.code == STATUS_ERROR, status_message=status.message,
+                     attributes=pb_attrs(sp.attributes), events=events, resource=ctx[2])
 
 
 def traces_from_protobuf(body: bytes) -> Decoded:
@@ -223,6 +228,8 @@ def json_document(body: bytes) -> dict[str, Any]:
         doc = _json_any.decode(body) if body.strip() else {}
     except msgspec.DecodeError as exc:
         raise InvalidInput("request body is not valid JSON", field="body") from exc
+    except RecursionError as exc:
+        raise InvalidInput("request body is nested too deeply", field="body") from exc
     if not isinstance(doc, dict):
         raise InvalidInput("body must be a JSON object", field="body")
     return doc

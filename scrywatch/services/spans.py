@@ -3,6 +3,7 @@ per-service-per-minute summaries the service map is built from. Pure functions, 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -113,7 +114,7 @@ def ms_to_ns(value: Any, field: str) -> int:
             value = float(value.strip())
         except ValueError:
             raise SpanProblem(field, "must be a number (Unix ms)") from None
-    if not isinstance(value, int | float) or value != value or value <= 0:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise SpanProblem(field, "must be a positive number (Unix ms)")
     if value < 1e11:
         scale = 1e9  # seconds
@@ -130,10 +131,15 @@ def ms_to_ns(value: Any, field: str) -> int:
 
 
 def _status(value: Any) -> bool:
+    """True for an error: "error" (also OTLP's STATUS_CODE_ERROR, code 2, or {"code": ...})."""
+    if isinstance(value, dict):
+        value = value.get("code")
     if value is None:
         return False
-    if isinstance(value, str) and value.strip().lower() in ("ok", "unset", "error", ""):
-        return value.strip().lower() == "error"
+    if isinstance(value, str):
+        text = value.strip().lower().removeprefix("status_code_")
+        if text in ("ok", "unset", "error", ""):
+            return text == "error"
     if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1, 2):
         return value == 2
     raise SpanProblem("status", "must be ok or error")
@@ -159,8 +165,9 @@ def span_from_json(span: Any) -> SpanRecord:
     if not isinstance(name, str):
         raise SpanProblem("name", "is required" if name is None else "must be a string")
     start_ns = ms_to_ns(span.get("start_time"), "start_time")
-    if span.get("end_time") is None and isinstance(span.get("duration_ms"), int | float):
-        end_ns = start_ns + round(span["duration_ms"] * NS_PER_MS)
+    duration = span.get("duration_ms")
+    if span.get("end_time") is None and isinstance(duration, int | float) and math.isfinite(duration):
+        end_ns = start_ns + round(duration * NS_PER_MS)
     else:
         end_ns = ms_to_ns(span.get("end_time"), "end_time")
     check_times(start_ns, end_ns, start_field="start_time", end_field="end_time")

@@ -23,6 +23,8 @@ from scrywatch.storage.sqlite.db import Database
 from scrywatch.storage.sqlite.traces_ingest import MergeSketch, Summarize
 
 HELD, KEPT, PURGED = 0, 1, 2
+# Queue weight of one job batch: a group commit of its own, without crowding ingest out of the queue.
+JOB_WEIGHT = 2000
 STATE_NAMES = {HELD: "held", KEPT: "kept", PURGED: "purged"}
 NS_PER_MS = 1_000_000
 
@@ -34,9 +36,9 @@ _decode_list = msgspec.json.Decoder(list[dict[str, Any]])
 _EDGES_OF_DECIDED = """
 INSERT INTO service_edges(project_pk, minute, source, target, calls)
 SELECT d.project_pk, c.start_ns / 60000000000, p.service, c.service, count(*)
-FROM temp.sw_decided AS d
-JOIN spans AS c ON c.trace_pk = d.pk
-JOIN spans AS p ON p.trace_pk = c.trace_pk AND p.span_id = c.parent_span_id
+FROM temp.sw_decided AS d  -- CROSS JOIN: drive from the decided traces, never scan all spans
+CROSS JOIN spans AS c ON c.trace_pk = d.pk
+CROSS JOIN spans AS p ON p.trace_pk = c.trace_pk AND p.span_id = c.parent_span_id
 WHERE p.service != c.service
 GROUP BY 1, 2, 3, 4
 ON CONFLICT(project_pk, minute, source, target) DO UPDATE SET calls = calls + excluded.calls
@@ -189,11 +191,11 @@ class SqliteTraceStore:
                          purged_ttl_ms: int, limit: int) -> DecidedTraces:
         """Decide up to `limit` held traces first seen at or before cutoff_ms; delete purged spans."""
         return await self._db.write(_decide_due, cutoff_ms, now_ms, keep, kept_ttl_ms, purged_ttl_ms, limit,
-                                    weight=limit)
+                                    weight=JOB_WEIGHT)
 
     async def expire(self, *, now_ms: int, before_minute: int, limit: int) -> ExpiredTraces:
         """Delete up to `limit` traces past their expiry, and service-map minutes before before_minute."""
-        return await self._db.write(_expire, now_ms, before_minute, limit, weight=limit)
+        return await self._db.write(_expire, now_ms, before_minute, limit, weight=JOB_WEIGHT)
 
     async def list_traces(self, project_pk: int, query: TraceQuery, *, after: tuple[int, int] | None,
                           limit: int) -> tuple[list[tuple[int, TraceRow]], int]:

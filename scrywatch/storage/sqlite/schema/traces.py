@@ -2,7 +2,9 @@
 per-service-per-minute latency sketches and caller -> callee edges for the service map."""
 
 DDL = """
--- One row per trace, derived from its root span (the span without a parent) once it arrives.
+-- One row per trace, derived from its root span (the span without a parent) once it arrives; the
+-- root's HTTP method, URL and status code are columns of it (no SQL index until a filter needs one:
+-- each index on this table costs ingest).
 -- state: 0 held (waiting for the sampling decision), 1 kept, 2 purged (spans gone; the row stays
 -- until expires_ms so late spans follow the decision). Times are Unix ns, received times Unix ms.
 CREATE TABLE traces (
@@ -30,7 +32,6 @@ CREATE INDEX traces_first_received_ms_idx ON traces(first_received_ms) WHERE sta
 CREATE INDEX traces_expires_ms_idx ON traces(expires_ms) WHERE expires_ms IS NOT NULL;
 CREATE INDEX traces_project_pk_start_ns_idx ON traces(project_pk, start_ns) WHERE state != 2;
 CREATE INDEX traces_project_pk_service_start_ns_idx ON traces(project_pk, service, start_ns) WHERE state != 2;
-CREATE INDEX traces_project_pk_http_idx ON traces(project_pk, http_status_code, http_method) WHERE state != 2;
 
 -- Spans of held and kept traces; id is assigned in arrival order. No foreign key: the writer
 -- deletes a trace's spans itself, in bulk, and a per-row check would cost ingest.
