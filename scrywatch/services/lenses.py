@@ -22,7 +22,7 @@ def filters_text(value: str | dict[str, Any]) -> str:
     else:
         try:
             decoded = msgspec.json.decode(value)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             raise InvalidInput("must be a JSON string holding an object, e.g. '{\"level\":\"error\"}'",
                                field="filters") from None
         if not isinstance(decoded, dict):

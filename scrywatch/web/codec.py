@@ -113,6 +113,10 @@ async def read_body(request: Request, type_: type[T], *, max_bytes: int = DEFAUL
         return decoder(type_).decode(body)  # type: ignore[no-any-return]
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise field_error(exc) from exc
+    except RecursionError as exc:
+        raise InvalidInput("request body is nested too deeply", field="body") from exc
+    except UnicodeDecodeError as exc:  # msgspec's answer to invalid UTF-8 inside a string
+        raise InvalidInput("request body is not valid UTF-8", field="body") from exc
 
 
 def decode_params(params: dict[str, Any], type_: type[T]) -> T:
