@@ -156,6 +156,8 @@ def normalize(raw: bytes, *, now_ms: int, ua_device: str | None, max_message_byt
         raise FieldProblem(field.split(".")[0].split("[")[0], text.split(" - at ")[0]) from None
     except msgspec.DecodeError:
         raise FieldProblem("event", "must be a JSON object") from None
+    except RecursionError:
+        raise FieldProblem("metadata", "is nested too deeply") from None
     if e.message is None:
         raise FieldProblem("message", "is required")
     client_id = _text("id", e.id, limit=MAX_ID_CHARS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -27,13 +28,36 @@ def ingest_key(principal: Principal) -> KeyIdentity:
     return key
 
 
+# A lone UTF-16 surrogate escape: JavaScript's JSON.stringify writes one for a string cut in the
+# middle of an emoji. msgspec refuses it; we keep the event with U+FFFD in its place.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def repair_surrogates(body: bytes) -> bytes:
+    """Replace lone surrogate escapes (invalid in JSON text) by \\ufffd; other bytes unchanged."""
+    if b"\\u" not in body and b"\\U" not in body:
+        return body
+    return _LONE_SURROGATE.sub(rb"\\ufffd", body)
+
+
 def decode_batch(body: bytes, *, max_events: int) -> list[msgspec.Raw]:
     try:
         batch = _batch_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise InvalidInput("body must be a JSON object with an `events` list", field="events") from exc
     except msgspec.DecodeError as exc:
+        repaired = repair_surrogates(body)
+        if repaired != body:
+            return decode_batch(repaired, max_events=max_events)
         raise InvalidInput("request body is not valid JSON", field="body") from exc
+    except RecursionError as exc:
+        raise InvalidInput("request body is nested too deeply", field="body") from exc
+    except UnicodeDecodeError:
+        # Invalid UTF-8 inside some string: each event is re-read (with U+FFFD) by the normaliser.
+        return decode_batch(body.decode("utf-8", "replace").encode(), max_events=max_events)
     if len(batch.events) > max_events:
         raise PayloadTooLarge(f"at most {max_events} events per request (got {len(batch.events)})", field="events")
     if not batch.events:
