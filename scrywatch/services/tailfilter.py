@@ -71,6 +71,8 @@ def phrases(q: str | None) -> list[Phrase] | None:
 def _has_phrase(words: list[str], phrase: tuple[str, ...], prefix: bool) -> bool:
     n = len(phrase)
     last = phrase[-1]
+    if n == 1:  # the common case, without slicing
+        return last in words or (prefix and any(w.startswith(last) for w in words))
     for i in range(len(words) - n + 1):
         if words[i:i + n - 1] == list(phrase[:-1]):
             w = words[i + n - 1]

@@ -1,0 +1,62 @@
+"""The hub on its own: numbering, ring replay, gaps, bounded backlog, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+
+from scrywatch.services.tail import Hub, follow
+
+
+def test_sequence_numbers_are_contiguous_and_the_ring_is_bounded() -> None:
+    hub = Hub(ring_size=5, subscriber_queue=100)
+    hub.publish(1, ["a", "b", "c"])
+    hub.publish(1, ["d", "e", "f", "g"])
+    assert hub.last_seq(1) == hub.first_seq + 6
+    hub.publish(2, ["x"])
+    assert hub.last_seq(2) == hub.first_seq  # per project
+
+
+def test_resume_replays_from_the_ring_or_reports_a_gap() -> None:
+    async def go() -> None:
+        hub = Hub(ring_size=5, subscriber_queue=100)
+        hub.publish(1, list("abcdefg"))  # seqs first..first+6; ring keeps the last 5 (c..g)
+        first = hub.first_seq
+        sub = hub.subscribe(1, after_seq=first + 3)
+        assert not sub.gap and [i.event for b in await sub.next(0) for i in b] == ["e", "f", "g"]
+        assert hub.subscribe(1, after_seq=first + 1).gap is False  # c is the oldest kept: nothing lost
+        assert hub.subscribe(1, after_seq=first).gap  # b is gone
+        assert hub.subscribe(1, after_seq=first + 50).gap  # from the future (another run)
+        assert hub.subscribe(1, after_seq=first - 1_000_000).gap  # from an earlier run
+
+    asyncio.run(go())
+
+
+def test_a_subscriber_that_falls_behind_is_dropped_not_buffered() -> None:
+    async def go() -> None:
+        hub = Hub(ring_size=10, subscriber_queue=50)
+        sub = hub.subscribe(1)
+        for i in range(1000):
+            hub.publish(1, [i, i])
+        assert sub.dropped and hub.subscriber_count(1) == 0
+        pending = [item for batch in await sub.next(0) for item in batch]
+        assert len(pending) <= 50  # what it had room for, then nothing more
+        kinds = [kind async for kind, _, _ in follow(sub, lambda e: True, idle_s=5)]
+        assert kinds == ["reset"]
+
+    asyncio.run(go())
+
+
+def test_follow_filters_and_sends_heartbeats_when_idle() -> None:
+    async def go() -> None:
+        hub = Hub()
+        sub = hub.subscribe(1)
+        hub.publish(1, [1, 2, 3, 4])
+        stream = follow(sub, lambda e: e % 2 == 0, idle_s=0.05)
+        kind, items, last = await anext(stream)
+        assert kind == "events" and [i.event for i in items] == [2, 4] and last == hub.last_seq(1)
+        kind, items, last = await anext(stream)
+        assert kind == "idle" and last == hub.last_seq(1)
+        sub.close()
+        assert [k async for k, _, _ in stream] == []
+
+    asyncio.run(go())
