@@ -144,7 +144,7 @@ def parse(text: str) -> LogQuery:
     for kind, value in _tokens(text):
         if kind == "phrase":
             if value.strip():
-                q_parts.append(_quote(value))
+                q_parts.append(quote(value))
         elif kind == "word":
             q_parts.append(value)  # a filter-like word was read as a filter, so none needs quotes
         else:
@@ -166,12 +166,13 @@ def parse(text: str) -> LogQuery:
 
 
 # -- writing -----------------------------------------------------------------------------
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
+    """A quoted phrase or value of the syntax, with \\" and \\\\ escaped."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _value(value: str) -> str:
-    return value if _BARE_VALUE.fullmatch(value) else _quote(value)
+    return value if _BARE_VALUE.fullmatch(value) else quote(value)
 
 
 def _needs_quotes_as_word(word: str) -> bool:
@@ -183,13 +184,11 @@ def _needs_quotes_as_word(word: str) -> bool:
 def format(query: LogQuery) -> str:
     """The canonical search text of a query (its time bounds are left out)."""
     parts: list[str] = []
-    for field, (require, exclude) in FIELDS.items():
+    for field, (require, _) in FIELDS.items():
         value = getattr(query, require)
-        if isinstance(value, tuple):
-            if value:
-                parts.append(f"{field}:{','.join(_value(v) for v in value)}")
-        elif value is not None:
-            parts.append(f"{field}:{_value(value)}")
+        if value:
+            parts.append(f"{field}:{','.join(_value(v) for v in value) if isinstance(value, tuple) else _value(value)}")
+    for field, (_, exclude) in FIELDS.items():
         if exclude is not None and getattr(query, exclude):
             parts.append(f"-{field}:{','.join(_value(v) for v in getattr(query, exclude))}")
     if query.q:
@@ -205,10 +204,10 @@ def canonical_text(q: str) -> str:
         if r.text.startswith('"', r.pos):
             phrase = r.quoted()
             if phrase.strip():
-                out.append(_quote(phrase))
+                out.append(quote(phrase))
         else:
             word = r.word()
-            out.append(_quote(word) if _needs_quotes_as_word(word) else word)
+            out.append(quote(word) if _needs_quotes_as_word(word) else word)
     return " ".join(out)
 
 

@@ -127,6 +127,8 @@ def dashboard_routes() -> list[BaseRoute]:
         # Part 2 replaces these placeholders with the real pages.
         *[Route(f"{d}/{section}", placeholders.coming_soon(section), methods=get, name=f"dash.{section}")
           for section in placeholders.COMING],
+        *log_pages(d),
+        *ops_pages(d),
         Route(s, placeholders.settings_home, methods=get, name="dash.settings"),
         Route(s + "/keys", keys.keys_page, methods=get, name="dash.settings.keys"),
         Route(s + "/keys", keys.create_key, methods=post, name="dash.settings.keys.create"),
@@ -149,6 +151,52 @@ def dashboard_routes() -> list[BaseRoute]:
         Route(s + "/password", profile.change_password, methods=post, name="dash.settings.password"),
         Route(s + "/danger", danger.danger_page, methods=get, name="dash.settings.danger"),
         Route(s + "/danger/purge", danger.purge, methods=post, name="dash.settings.danger.purge"),
+    ]
+
+
+def log_pages(d: str) -> list[BaseRoute]:
+    """Log Explorer, lenses, patterns, sessions (issue 7, part 2)."""
+    from scrywatch.web.dashboard import explorer, lensbar, patterns, sessions
+
+    get, post = ["GET"], ["POST"]
+    return [
+        Route(d + "/logs", explorer.logs_page, methods=get, name="dash.logs"),
+        Route(d + "/logs/events/{event_id}", explorer.event_page, methods=get, name="dash.logs.event"),
+        Route(d + "/logs/lenses", lensbar.create_lens, methods=post, name="dash.lenses.create"),
+        Route(d + "/logs/lenses/order", lensbar.order_lenses, methods=post, name="dash.lenses.order"),
+        Route(d + "/logs/lenses/{lens_id}", lensbar.update_lens, methods=post, name="dash.lenses.update"),
+        Route(d + "/logs/lenses/{lens_id}/move", lensbar.move_lens, methods=post, name="dash.lenses.move"),
+        Route(d + "/logs/lenses/{lens_id}/delete", lensbar.delete_lens, methods=post, name="dash.lenses.delete"),
+        Route(d + "/patterns", patterns.patterns_page, methods=get, name="dash.patterns"),
+        Route(d + "/sessions", sessions.sessions_page, methods=get, name="dash.sessions"),
+        Route(d + "/sessions/{session_id:path}", sessions.session_page, methods=get, name="dash.sessions.timeline"),
+    ]
+
+
+def ops_pages(d: str) -> list[BaseRoute]:
+    """Alerts, insights, traces and the service map (issue 7, part 2)."""
+    from scrywatch.web.dashboard import alerthistory, alerts, insights, traces
+
+    get, post = ["GET"], ["POST"]
+    a = d + "/alerts"
+    return [
+        Route(a, alerts.rules_page, methods=get, name="dash.alerts"),
+        Route(a + "/new", alerts.new_rule_page, methods=get, name="dash.alerts.new"),
+        Route(a + "/new", alerts.create_rule, methods=post, name="dash.alerts.create"),
+        # Fixed paths before /alerts/{rule_id}/...
+        Route(a + "/history", alerthistory.history_page, methods=get, name="dash.alerts.history"),
+        Route(a + "/history/{alert_id}/state", alerthistory.set_state, methods=post, name="dash.alerts.state"),
+        Route(a + "/{rule_id}/edit", alerts.edit_rule_page, methods=get, name="dash.alerts.edit"),
+        Route(a + "/{rule_id}/edit", alerts.update_rule, methods=post, name="dash.alerts.update"),
+        Route(a + "/{rule_id}/enabled", alerts.set_enabled, methods=post, name="dash.alerts.enabled"),
+        Route(a + "/{rule_id}/delete", alerts.delete_rule, methods=post, name="dash.alerts.delete"),
+        Route(a + "/{rule_id}/test", alerts.test_rule, methods=post, name="dash.alerts.test"),
+        Route(d + "/insights", insights.insights_page, methods=get, name="dash.insights"),
+        Route(d + "/insights/summary", insights.create_summary, methods=post, name="dash.insights.summary"),
+        Route(d + "/traces", traces.traces_page, methods=get, name="dash.traces"),
+        # Before /traces/{trace_id}.
+        Route(d + "/traces/service-map", traces.service_map_page, methods=get, name="dash.traces.map"),
+        Route(d + "/traces/{trace_id}", traces.trace_page, methods=get, name="dash.traces.trace"),
     ]
 
 

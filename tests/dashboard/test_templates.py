@@ -21,6 +21,8 @@ from scrywatch.web.dashboard.frame import NAV, Frame, frame_context
 from scrywatch.web.dashboard.keys import SCOPES
 from scrywatch.web.dashboard.members import ROLES
 from scrywatch.web.routes import all_routes
+from tests.dashboard.log_samples import LOG_SAMPLES
+from tests.dashboard.ops_samples import OPS_SAMPLES
 
 NOW = 1_767_225_600_000
 PLAIN = "Acme Research"
@@ -118,6 +120,8 @@ SAMPLES: dict[str, Builder] = {
                                                      **projects_ctx(t, bare=bare)},
     "settings/profile.html": lambda t, bare=False: signed_in(t, bare=bare),
     "settings/danger.html": lambda t, bare=False: signed_in(t, bare=bare, role="member" if bare else "admin"),
+    **LOG_SAMPLES,  # part 2: Log Explorer, event, patterns, sessions (tests/dashboard/log_samples.py)
+    **OPS_SAMPLES,  # part 2: alerts, insights, traces (tests/dashboard/ops_samples.py)
 }
 
 

@@ -7,6 +7,7 @@ from scrywatch.storage.sqlite.accounts import SqliteAccountStore
 from scrywatch.storage.sqlite.alerts import SqliteAlertStore
 from scrywatch.storage.sqlite.archive import SqliteArchiveStore
 from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.histogram import SqliteHistogramStore
 from scrywatch.storage.sqlite.insights import SqliteInsightStore
 from scrywatch.storage.sqlite.lenses import SqliteLensStore
 from scrywatch.storage.sqlite.logs import SqliteLogStore
@@ -34,6 +35,7 @@ class SqliteStore:
         self.lenses = SqliteLensStore(self.db)
         self.alerts = SqliteAlertStore(self.db)  # alerts (issue 6)
         self.insights = SqliteInsightStore(self.db)  # insights (issue 6)
+        self.histogram = SqliteHistogramStore(self.db)  # the Log Explorer's histogram (issue 7)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations (synchronously, before the writer starts)."""

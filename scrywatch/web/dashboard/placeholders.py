@@ -10,14 +10,7 @@ from scrywatch.web.dashboard.flash import redirect
 from scrywatch.web.dashboard.frame import Handler, load_frame, render_page, signed_in
 
 # section -> (title, what the page will do)
-COMING: dict[str, tuple[str, str]] = {
-    "logs": ("Log Explorer", "Search with field syntax, facets, a histogram of the range, live tail and lenses."),
-    "patterns": ("Patterns", "Recurring messages grouped into patterns, with counts, sparklines and new ones."),
-    "traces": ("Traces", "Sampled traces as waterfalls with their logs, and the service map with latency."),
-    "sessions": ("Sessions", "User sessions with their event counts and severity, and each session's timeline."),
-    "alerts": ("Alerts", "Threshold rules delivered to webhooks, Slack, Discord or email, with their history."),
-    "insights": ("Insights", "Summaries of a time window and the new patterns worth a look."),
-}
+COMING: dict[str, tuple[str, str]] = {}
 
 
 def coming_soon(section: str) -> Handler:
