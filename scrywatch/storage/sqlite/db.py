@@ -264,7 +264,14 @@ class Database:
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._reader()
         with translate_errors():
-            return fn(conn, *args)
+            # One snapshot per read: a page and its total, or a rollup and the events it is
+            # combined with, must not straddle a commit.
+            conn.execute("BEGIN")
+            try:
+                return fn(conn, *args)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(conn, *args) on a read-only connection in the reader pool."""

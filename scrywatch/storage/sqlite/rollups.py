@@ -95,23 +95,47 @@ def grouped_counts(conn: sqlite3.Connection, project: int, query: LogQuery, grou
     totals: Counter[tuple[object, ...]] = Counter()
     cols = ", ".join(group)
     r_terms, r_params = _rollup_terms(query)
-    for kind, lo, hi in segments(query.from_ms, query.to_ms):
-        if kind == "raw":
-            rows = _raw_counts(conn, project, query, group, lo, hi, bucket_ms)
-        else:
-            table, unit, col = (("log_counts_hourly", HOUR_MS, "hour") if kind == "hour"
-                                else ("log_counts_minute", MINUTE_MS, "minute"))
-            bucket = f"({col} * {unit}) / {bucket_ms} * {bucket_ms}" if bucket_ms else None
-            select = ", ".join(x for x in (bucket, cols) if x)
-            terms = ["project = ?", f"{col} BETWEEN ? AND ?", *r_terms]
-            sql = (f"SELECT {select + ', ' if select else ''}sum(n) FROM {table} WHERE {' AND '.join(terms)}"
-                   + (f" GROUP BY {select}" if select else ""))
-            rows = conn.execute(sql, [project, lo // unit, hi // unit, *r_params]).fetchall()
+
+    def rolled(kind: str, lo: int, hi: int) -> list[tuple[object, ...]]:
+        table, unit, col = (("log_counts_hourly", HOUR_MS, "hour") if kind == "hour"
+                            else ("log_counts_minute", MINUTE_MS, "minute"))
+        bucket = f"({col} * {unit}) / {bucket_ms} * {bucket_ms}" if bucket_ms else None
+        select = ", ".join(x for x in (bucket, cols) if x)
+        terms = ["project = ?", f"{col} BETWEEN ? AND ?", *r_terms]
+        sql = (f"SELECT {select + ', ' if select else ''}sum(n) FROM {table} WHERE {' AND '.join(terms)}"
+               + (f" GROUP BY {select}" if select else ""))
+        return conn.execute(sql, [project, lo // unit, hi // unit, *r_params]).fetchall()
+
+    def add(rows: list[tuple[object, ...]], sign: int = 1) -> None:
         for row in rows:
             *key, n = row
             if n:
-                totals[tuple(_null(v) for v in key)] += n
+                totals[tuple(_null(v) for v in key)] += sign * n  # type: ignore[operator]
+
+    for kind, lo, hi in segments(query.from_ms, query.to_ms):
+        if kind != "raw":
+            add(rolled(kind, lo, hi))
+            continue
+        # A partial minute: scan its events, or, when the rest of that minute holds fewer (as at "now",
+        # where it is empty), take the minute's rollup minus the rest. Busy edges then cost an index
+        # count, not a grouped scan of thousands of rows.
+        m_lo = _floor(lo, MINUTE_MS)
+        rest = [(a, b) for a, b in ((m_lo, lo - 1), (hi + 1, m_lo + MINUTE_MS - 1)) if a <= b]
+        if hi >= m_lo + MINUTE_MS or _events_between(conn, project, [(lo, hi)]) <= _events_between(conn, project, rest):
+            add(_raw_counts(conn, project, query, group, lo, hi, bucket_ms))
+            continue
+        add(rolled("minute", m_lo, m_lo + MINUTE_MS - 1))
+        for a, b in rest:
+            add(_raw_counts(conn, project, query, group, a, b, bucket_ms), -1)
+    for key in [k for k, n in totals.items() if n <= 0]:
+        del totals[key]
     return totals
+
+
+def _events_between(conn: sqlite3.Connection, project: int, ranges: list[tuple[int, int]]) -> int:
+    """Events of the project in the ranges, counted on the (project, ts) index alone."""
+    return sum(conn.execute("SELECT count(*) FROM logs WHERE project = ? AND ts BETWEEN ? AND ?",
+                            (project, a, b)).fetchone()[0] for a, b in ranges)
 
 
 def _null(v: object) -> object:
