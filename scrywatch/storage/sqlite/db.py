@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
+from scrywatch.storage.sqlite.metacodec import MetaCodec, install
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ WRITER_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA cache_size=-32768",
     "PRAGMA temp_store=MEMORY",
+    # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
+    "PRAGMA journal_size_limit=16777216",
 )
 READER_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
@@ -44,11 +47,20 @@ READER_PRAGMAS = (
 )
 
 
-def connect(path: Path, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A connection that knows its file's metadata dictionaries (see metacodec)."""
+
+    codec: MetaCodec
+
+
+def connect(path: Path, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS, codec: MetaCodec | None = None) -> Connection:
     """Open a connection in autocommit mode (we issue BEGIN/COMMIT ourselves)."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, factory=Connection)
     for pragma in pragmas:
         conn.execute(pragma)
+    conn.codec = codec if codec is not None else MetaCodec(path)
+    conn.codec.load(conn)
+    install(conn, conn.codec)
     return conn
 
 
@@ -93,6 +105,7 @@ class Database:
         queue_max_events: int = 50_000,
     ) -> None:
         self.path = path
+        self.codec = MetaCodec(path)  # shared by the writer and the readers of this file
         self._readers = readers
         self._batch_events = batch_events
         self.queue_max_events = queue_max_events
@@ -114,12 +127,12 @@ class Database:
         """Create the file and return the writer connection (used by migrations before start)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self._writer is None:
-            self._writer = connect(self.path)
+            self._writer = connect(self.path, codec=self.codec)
         return self._writer
 
     async def start(self) -> None:
         """Start the writer thread and the reader pool on the running loop."""
-        self.open_sync()
+        self.codec.load(self.open_sync())  # after migrations, which may have created meta_dicts
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._write_loop, name="sw-writer", daemon=True)
         self._thread.start()
@@ -189,6 +202,22 @@ class Database:
                 weight += nxt.weight
             self._run_transaction(conn, ops)
             self._resolve(ops)
+            if self.codec.wants_training():
+                self._train_codec(conn)
+
+    def _train_codec(self, conn: sqlite3.Connection) -> None:
+        """Train the metadata dictionary in a transaction of its own; use it once that has committed."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            trained = self.codec.train(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            logger.warning("could not train the metadata dictionary: %s", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return
+        if trained is not None:
+            self.codec.adopt(trained)
 
     def _run_transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> None:
         try:
@@ -255,7 +284,7 @@ class Database:
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, pragmas=READER_PRAGMAS)
+            conn = connect(self.path, pragmas=READER_PRAGMAS, codec=self.codec)
             self._local.conn = conn
             with self._reader_lock:
                 self._reader_conns.append(conn)

@@ -16,6 +16,7 @@ from scrywatch.models.logs import LogEvent, LogPage, LogQuery, NewEvent
 from scrywatch.storage.sqlite import logsql, rollups
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
 from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.metacodec import MetaCodec
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(CROCKFORD)} | {c.lower(): i for i, c in enumerate(CROCKFORD)}
@@ -26,7 +27,7 @@ DELETE_CHUNK = 10_000
 
 INSERT_SQL = (
     "INSERT INTO logs(id, project, ts, received, level, type, message, service, environment, user_id, session_id,"
-    " device_type, trace_id, span_id, metadata, client_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " device_type, trace_id, span_id, metadata, client_id, meta_z) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_IGNORE_SQL = INSERT_SQL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
 
@@ -82,11 +83,20 @@ ROLLUP_SQLS = (_ROLLUP_SQL.format(table="log_counts_hourly", unit="hour", ms=rol
                _ROLLUP_SQL.format(table="log_counts_minute", unit="minute", ms=rollups.MINUTE_MS))
 
 
-def row_of(rowid: int, project: int, e: NewEvent, received_ms: int) -> tuple[object, ...]:
-    """The INSERT_SQL parameters of one event."""
+def row_of(rowid: int, project: int, e: NewEvent, received_ms: int,
+           codec: MetaCodec | None = None) -> tuple[object, ...]:
+    """The INSERT_SQL parameters of one event (metadata compressed when the codec has a dictionary)."""
+    if codec is not None:
+        metadata, meta_z = codec.encode(e.metadata)
+    else:
+        metadata, meta_z = (e.metadata.decode() if e.metadata is not None else None), None
     return (rowid, project, e.timestamp, received_ms, e.level, e.type, e.message, e.service, e.environment,
-            e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id,
-            e.metadata.decode() if e.metadata is not None else None, e.client_id)
+            e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id, metadata, e.client_id, meta_z)
+
+
+def _stored(row: tuple[object, ...], e: NewEvent) -> LogEvent:
+    """The event as a read will return it, from its insert row and the plain metadata."""
+    return event_from_row((*row[:14], e.metadata.decode() if e.metadata is not None else None, row[15]))
 
 
 def index_rows(conn: sqlite3.Connection, after: int) -> None:
@@ -119,18 +129,19 @@ def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent]
     so a group commit indexes all its requests' rows in one statement each, outside any savepoint.
     """
     base = _base_id(conn)
-    rows = [row_of(base + i, project, e, received_ms) for i, e in enumerate(events, 1)]
+    codec = getattr(conn, "codec", None)
+    rows = [row_of(base + i, project, e, received_ms, codec) for i, e in enumerate(events, 1)]
     if any(e.client_id is not None for e in events):
         # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
-        kept = [row for row in rows if conn.execute(INSERT_IGNORE_SQL, row).rowcount]
+        kept = [(row, e) for row, e in zip(rows, events, strict=True) if conn.execute(INSERT_IGNORE_SQL, row).rowcount]
         duplicates = len(rows) - len(kept)
-        rows = kept
     else:
         conn.executemany(INSERT_SQL, rows)
+        kept = list(zip(rows, events, strict=True))
         duplicates = 0
     if not deferred:
         index_new_rows(conn)
-    return [event_from_row(r) for r in rows], duplicates
+    return [_stored(row, e) for row, e in kept], duplicates
 
 
 def _insert_deferred(conn: sqlite3.Connection, project: int, events: list[NewEvent],

@@ -12,9 +12,12 @@ import re
 from scrywatch.errors import InvalidInput
 from scrywatch.models.logs import LogQuery
 
+# What logs.event_from_row reads; metadata comes back as JSON text whether stored plain or compressed.
 COLUMNS = ("id, project, ts, received, level, type, message, service, environment, user_id, session_id, "
-           "device_type, trace_id, span_id, metadata, client_id")
-L_COLUMNS = ", ".join(f"l.{c.strip()}" for c in COLUMNS.split(","))
+           "device_type, trace_id, span_id, coalesce(metadata, sw_meta(meta_z)), client_id")
+L_COLUMNS = ("l.id, l.project, l.ts, l.received, l.level, l.type, l.message, l.service, l.environment, l.user_id, "
+             "l.session_id, l.device_type, l.trace_id, l.span_id, coalesce(l.metadata, sw_meta(l.meta_z)), "
+             "l.client_id")
 # A quoted phrase, or a run of non-space, non-quote characters (optionally ending in * for prefix).
 _TOKEN_RE = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _WORD_RE = re.compile(r"\w", re.UNICODE)

@@ -16,6 +16,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0004_archive", archive.DDL),
     ("0005_alerts", alerts.DDL),
     ("0006_insights", insights.DDL),
+    ("0007_compact_logs", logs.COMPACT_DDL),
 ]
 
 

@@ -77,3 +77,23 @@ CREATE TABLE lenses (
 ) STRICT;
 CREATE INDEX lenses_project_sort_order_idx ON lenses(project, sort_order);
 """
+
+# 0007: smaller events on disk (issue 3's disk target).
+# - Metadata compressed with a zstd dictionary trained on the file's own metadata (metacodec.py):
+#   `meta_z` holds it once a dictionary exists; `metadata` stays for plain rows.
+# - The FTS index without its per-row size table (columnsize=0): we never rank by bm25, results
+#   come in arrival order. Rebuilt from the rows, so the index state moves to the newest row.
+COMPACT_DDL = """
+ALTER TABLE logs ADD COLUMN meta_z BLOB;
+CREATE TABLE meta_dicts (
+  id INTEGER PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  dict BLOB NOT NULL
+) STRICT;
+DROP TABLE logs_fts;
+CREATE VIRTUAL TABLE logs_fts USING fts5(
+  message, content='logs', content_rowid='id', tokenize='unicode61 remove_diacritics 2', columnsize=0
+);
+INSERT INTO logs_fts(logs_fts) VALUES ('rebuild');
+UPDATE logs_index_state SET last_id = max(last_id, (SELECT coalesce(max(id), 0) FROM logs));
+"""
