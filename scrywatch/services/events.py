@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ TYPE_ALIASES = {t: t for t in TYPES} | {"api": "api_call", "apicall": "api_call"
                                         "nav": "navigation", "log": "custom", "event": "custom", "job": "cron"}
 TRUNCATION_MARKER = "…[truncated {n} bytes]"
 MAX_ID_CHARS = 128
+_HEX_ID_RE = re.compile(r"[0-9a-fA-F]+")
 _decoder = msgspec.json.Decoder(EventIn)
 _any_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -118,6 +120,11 @@ def _text(field: str, value: str | int | None, *, limit: int = MAX_FIELD_CHARS) 
     return text
 
 
+def hex_lower(value: str | None) -> str | None:
+    """Hex ids lower-cased, as span ingest stores them, so a log finds its trace whatever the SDK's case."""
+    return value.lower() if value is not None and _HEX_ID_RE.fullmatch(value) else value
+
+
 def truncate_message(message: str, max_bytes: int) -> str:
     encoded = message.encode("utf-8")
     if len(encoded) <= max_bytes:
@@ -173,7 +180,7 @@ def normalize(raw: bytes, *, now_ms: int, ua_device: str | None, max_message_byt
         user_id=_text("user_id", e.user_id),
         session_id=_text("session_id", e.session_id),
         device_type=device.lower() if device else ua_device,
-        trace_id=_text("trace_id", e.trace_id),
-        span_id=_text("span_id", e.span_id),
+        trace_id=hex_lower(_text("trace_id", e.trace_id)),
+        span_id=hex_lower(_text("span_id", e.span_id)),
         metadata=compact_metadata(e.metadata, max_metadata_bytes),
     )

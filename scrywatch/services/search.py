@@ -11,7 +11,7 @@ from scrywatch.models.accounts import ProjectAccess
 from scrywatch.models.logs import DEFAULT_PAGE, MAX_PAGE, LogEvent, LogPage, LogQuery, Page
 from scrywatch.runtime import Runtime
 from scrywatch.services import coldsearch
-from scrywatch.services.events import FieldProblem, level_of, timestamp_ms, type_of
+from scrywatch.services.events import FieldProblem, hex_lower, level_of, timestamp_ms, type_of
 
 MAX_Q_CHARS = 1000
 
@@ -81,7 +81,7 @@ def parse_query(params: Mapping[str, str]) -> LogQuery:
         device_type=_one(params, "device_type"),
         user_id=_one(params, "user_id"),
         session_id=_one(params, "session_id"),
-        trace_id=_one(params, "trace_id"),
+        trace_id=hex_lower(_one(params, "trace_id")),
         not_levels=_levels(_list(params, "exclude_level"), "exclude_level"),
         not_types=_types(_list(params, "exclude_type"), "exclude_type"),
         not_services=tuple(_list(params, "exclude_service")),

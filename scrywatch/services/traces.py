@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,9 +29,11 @@ from scrywatch.runtime import Runtime
 from scrywatch.services import ingest, otlp, otlp_logs
 from scrywatch.services.sampling import SamplingPolicy, keep_trace
 from scrywatch.services.sketch import LatencySketch, merge_bytes
-from scrywatch.services.spans import NS_PER_MS, clean_id, spans_from_json, summarize
+from scrywatch.services.spans import NS_PER_MS, SpanProblem, clean_id, spans_from_json, summarize
 
 MAX_PAGE = 200
+MAX_OFFSET = 1_000_000
+MAX_DURATION_MS = 1e12
 DECIDE_BATCH = 5_000  # traces per sampling transaction: ingest waits at most ~0.2 s behind one
 EXPIRE_BATCH = 5_000
 PURGED_MEMORY_MS = 3_600_000  # how long a purge decision is remembered for late spans
@@ -172,8 +175,12 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
 
 async def list_traces(rt: Runtime, project_pk: int, query: TraceQuery) -> TracePage:
     """Traces newest first, filtered; offset or cursor pagination."""
-    if query.offset < 0:
-        raise InvalidInput("must not be negative", field="offset")
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise InvalidInput(f"must be between 0 and {MAX_OFFSET} (use `cursor` to go deeper)", field="offset")
+    for name in ("min_duration", "max_duration"):
+        value = getattr(query, name)
+        if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_DURATION_MS):
+            raise InvalidInput("must be a number of milliseconds between 0 and 10^12", field=name)
     limit = min(max(query.limit, 1), MAX_PAGE)
     after = _decode_cursor(query.cursor) if query.cursor else None
     rows, total = await rt.store.traces.list_traces(project_pk, query, after=after, limit=limit + 1)
@@ -207,7 +214,10 @@ def waterfall(spans: list[SpanRecord]) -> list[tuple[SpanRecord, int]]:
 
 async def get_trace(rt: Runtime, project_pk: int, trace_id: str) -> TraceDetail:
     """A trace with its spans in waterfall order."""
-    tid = clean_id(trace_id, "trace_id", required=True)
+    try:
+        tid = clean_id(trace_id, "trace_id", required=True)
+    except SpanProblem as exc:  # no such trace can exist: a path that names none is a 404
+        raise NotFound("trace not found") from exc
     found = await rt.store.traces.get_trace(project_pk, tid)
     if found is None:
         raise NotFound("trace not found")

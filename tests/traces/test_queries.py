@@ -46,7 +46,8 @@ def test_list_filters_newest_first(account: Account) -> None:
         assert _ids(c, account, **{"from": T0_MS + 1000}) == [c_id, b]
         assert _ids(c, account, to=T0_MS + 1000) == [b, a]
         assert _ids(c, account, **{"from": T0_MS + 500, "to": T0_MS + 1500}) == [b]
-        for bad in ({"status": "maybe"}, {"limit": "many"}, {"cursor": "!!"}, {"offset": -1}):
+        for bad in ({"status": "maybe"}, {"limit": "many"}, {"cursor": "!!"}, {"offset": -1},
+                    {"offset": 10**20}, {"min_duration": "nan"}, {"max_duration": "inf"}, {"min_duration": -1}):
             r = c.get(f"{account.base}/traces", params=bad)
             assert r.status_code == 400, bad
             assert r.json()["error"]["details"][0]["field"] in bad
@@ -145,3 +146,24 @@ def test_keys_see_only_their_project_and_deleting_a_project_removes_its_traces(a
     assert account.client.get(f"{other_base}/traces").json()["total"] == 0
     assert account.client.get(f"{other_base}/traces/service-map", params={"from": 0}).json()["services"] == []
 
+
+
+def test_a_trace_path_that_names_no_trace_is_a_404(account: Account) -> None:
+    with account.keyed() as c:
+        for bad in (" ", "%20%20", "x" * 200, new_trace_id()):
+            r = c.get(f"{account.base}/traces/{bad}")
+            assert r.status_code == 404, (bad, r.text)
+            assert r.json()["error"]["code"] == "not_found"
+
+
+def test_logs_find_their_trace_whatever_the_case_of_the_id(account: Account) -> None:
+    trace_id, spans = trace_tree(services=("web",), start_ms=T0_MS)
+    with account.keyed() as c:
+        _post(c, spans)
+        r = c.post("/api/ingest", json={"events": [{"level": "info", "message": "upper", "trace_id": trace_id.upper(),
+                                                    "span_id": "ABCDEF0123456789", "timestamp": T0_MS}]})
+        assert r.status_code == 202, r.text
+        for asked in (trace_id, trace_id.upper()):
+            found = c.get(f"{account.base}/logs", params={"trace_id": asked}).json()["results"]
+            assert [(e["message"], e["trace_id"], e["span_id"]) for e in found] == [
+                ("upper", trace_id, "abcdef0123456789")]
