@@ -238,10 +238,20 @@ def _check(config: Config) -> None:
         "storage.hot_hours": config.storage.hot_hours,
         "storage.reader_connections": config.storage.reader_connections,
         "tail.ring_size": config.tail.ring_size,
+        # Zero would send heartbeats in a busy loop / drop every tail subscriber at its first event.
+        "tail.heartbeat_seconds": config.tail.heartbeat_seconds,
+        "tail.subscriber_queue": config.tail.subscriber_queue,
     }
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"invalid configuration: `{key}` must be greater than 0")
+    # 0 has a meaning here (keep forever, no grace, no cap); a negative value is a typo.
+    for key, value in {"storage.archive_days": config.storage.archive_days,
+                       "storage.archive_grace_minutes": config.storage.archive_grace_minutes,
+                       "storage.max_disk_mb": config.storage.max_disk_mb,
+                       "storage.summary_days": config.storage.summary_days}.items():
+        if value < 0:
+            raise ConfigError(f"invalid configuration: `{key}` must not be negative")
     if config.auth.argon2_memory_kib < 8 * config.auth.argon2_parallelism:
         raise ConfigError("invalid configuration: `auth.argon2_memory_kib` must be at least "
                           "8 times `auth.argon2_parallelism`")

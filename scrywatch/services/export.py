@@ -13,7 +13,7 @@ from scrywatch.models.logs import LogEvent, LogPage, LogQuery, Page
 from scrywatch.runtime import Runtime
 from scrywatch.services import coldsearch
 
-BATCH = 1000
+BATCH = 500  # events per read and per chunk sent: what an export holds in memory at a time
 HOUR_MS = 3_600_000
 
 
@@ -51,7 +51,7 @@ def archive_window(params: Mapping[str, str]) -> tuple[int, int]:
     hour = (params.get("hour") or "").strip()
     if not hour:
         return start, start + 24 * HOUR_MS - 1
-    if not hour.isdigit() or not 0 <= int(hour) <= 23:
+    if not (hour.isascii() and hour.isdigit()) or not 0 <= int(hour) <= 23:  # "²".isdigit() is True
         raise InvalidInput("must be an hour from 0 to 23", field="hour")
     start += int(hour) * HOUR_MS
     return start, start + HOUR_MS - 1

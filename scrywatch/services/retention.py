@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import inspect
 import logging
 import shutil
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from scrywatch import archive
 from scrywatch.runtime import Runtime
 from scrywatch.services.archive import HOUR_MS, expiry_ms
+from scrywatch.services.insights import prune_summaries
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def run_retention(rt: Runtime) -> dict[str, Any]:
     if rt.config.storage.max_disk_mb > 0:
         summary["capped_hours"] = await _enforce_disk_cap(rt, projects, boundary)
     summary["minute_rollups_pruned"] = await store.prune_minute_counts(boundary - MINUTE_ROLLUP_SLACK_MS)
-    summary["summaries_pruned"] = await _prune_summaries(rt)
+    summary["summaries_pruned"] = await prune_summaries(rt)  # older than [storage] summary_days
     return summary
 
 
@@ -123,18 +123,3 @@ def _remove_orphans(rt: Runtime, live_ids: set[str]) -> int:
             shutil.rmtree(marker.parent)
             n += 1
     return n
-
-
-async def _prune_summaries(rt: Runtime) -> int | None:
-    """Stored insight summaries past their retention (the insights service owns the rule)."""
-    try:
-        from scrywatch.services import insights
-    except ImportError:
-        return None
-    prune = getattr(insights, "prune_summaries", None)
-    if prune is None:
-        return None
-    result = prune(rt)
-    if inspect.isawaitable(result):
-        result = await result
-    return result if isinstance(result, int) else None

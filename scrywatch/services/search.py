@@ -127,13 +127,18 @@ async def search_logs(rt: Runtime, access: ProjectAccess, query: LogQuery, page:
     if not hot_more and len(results) < page.limit:
         # Hot side done in this page: fill it from the cold side (an offset past the hot side carries over).
         offset = 0 if in_cold or results else max(0, page.offset - hot_total)
+        if page.cursor and not in_cold:  # a hot cursor that retention's boundary has since passed:
+            passed = rt.store.archive.hot_cursor_key(page.cursor)  # the cold side starts below it
+            key = passed if passed is not None and passed < (boundary, 0) else key
         cold, has_more, last = await coldsearch.page(rt, t, query, boundary, limit=page.limit - len(results),
                                                       offset=offset, before=key, with_hot=True)
         results = [*results, *cold]
         next_cursor = coldsearch.encode_cursor(last) if has_more else None
     elif not hot_more:
         has_more = cold_total > 0
-        next_cursor = coldsearch.encode_cursor(None) if has_more else None
+        # The cold side starts below this boundary even if retention moves it before the next page
+        # (the rows it passes over were on the hot side of this one).
+        next_cursor = coldsearch.encode_cursor((boundary, 0)) if has_more else None
     return LogPage(results=results, total=hot_total + cold_total, total_exact=hot_exact and cold_exact,
                    next_cursor=next_cursor, has_more=has_more)
 

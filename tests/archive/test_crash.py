@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from scrywatch import archive
-from tests.archive.support import HOUR, day_and_hour, ingest, read_all
+from scrywatch.clock import FakeClock
+from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, read_all, run_job
 from tests.support import LiveServer, register, wait_for
 
 EVENTS = 60_000
@@ -55,3 +56,31 @@ def test_sigkill_while_writing_an_hour(make_server: Callable[..., LiveServer]) -
         assert client.get(account.base + "/archive", params=day_and_hour(hour)).json()["total"] == EVENTS
     ids = [e.id for e in archive.scan(final, archive.ScanFilter(match=lambda e: True))]
     assert len(ids) == len(set(ids)) == EVENTS
+
+
+def test_a_segment_renamed_into_place_but_never_recorded_is_ignored_then_replaced(
+        make_server: Callable[..., LiveServer]) -> None:
+    """A run that died between publishing a segment and recording it: queries read only recorded
+    segments, and the next run writes that segment number again over the stray file."""
+    clock = FakeClock(DAY0 + 3 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 1})
+    account = register(server)
+    ingest(account, [{"id": f"a{i}", "timestamp": DAY0 + i * 1000, "level": "info", "message": f"a {i}"}
+                     for i in range(20)])
+    run_job(server, "archive")
+    run_job(server, "retention")
+    first = archive.segment_path(server.config.archive_path, account.org, account.project, DAY0, 0)
+    stray = archive.segment_path(server.config.archive_path, account.org, account.project, DAY0, 1)
+    stray.write_bytes(first.read_bytes())  # the same events again, as segment 1 ...
+    archive.index_path(stray).write_bytes(archive.index_path(first).read_bytes())  # ... with its index
+    found, totals = read_all(account, "/archive", day_and_hour(DAY0))
+    assert len(found) == totals[0] == 20  # not listed anywhere: not read
+
+    ingest(account, [{"id": f"late{i}", "timestamp": DAY0 + 500_000 + i, "level": "warn", "message": "late"}
+                     for i in range(3)])
+    run_job(server, "archive")  # writes the late events as segment 1, over the stray file
+    found, totals = read_all(account, "/archive", day_and_hour(DAY0))
+    ids = [e["id"] for e in found]
+    assert len(ids) == len(set(ids)) == totals[0] == 23
+    assert sorted(e.id for e in archive.scan(stray, archive.ScanFilter(match=lambda e: True))) == \
+        ["late0", "late1", "late2"]

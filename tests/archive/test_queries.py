@@ -3,15 +3,17 @@ and /logs, /facets and export keep working across the hot/cold boundary."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import random
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scrywatch.clock import FakeClock
@@ -24,6 +26,8 @@ TYPES = ["crash", "session", "navigation", "api_call", "custom", "cron"]
 SERVICES = ["api", "web", "billing"]
 ENVS = ["prod", "staging"]
 USERS = ["u1", "u2", "u3"]
+SESSIONS = ["s1", "s2"]
+TRACES = ["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"]
 WORDS = ["payment", "failed", "Café", "résumé", "usr_42", "time-out", "TIMEOUT", "retry", "x²", "ok", "naïve",
          "order", "42", "disk"]
 
@@ -33,18 +37,23 @@ def make_events(n: int) -> list[dict[str, Any]]:
     return [{"id": f"e{i}", "timestamp": H + i * (HOUR // n), "level": rng.choice(LEVELS), "type": rng.choice(TYPES),
              "message": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6))),
              "service": rng.choice([*SERVICES, None]), "environment": rng.choice([*ENVS, None]),
-             "user_id": rng.choice([*USERS, None]), "device_type": rng.choice(["mobile", "desktop", None])}
+             "user_id": rng.choice([*USERS, None]), "device_type": rng.choice(["mobile", "desktop", None]),
+             "session_id": rng.choice([*SESSIONS, None]), "trace_id": rng.choice([*TRACES, None])}
             for i in range(n)]
 
 
 @pytest.fixture
 def hot_and_cold(make_server: Callable[..., LiveServer]) -> tuple[Account, Account]:
-    """The same events on two servers: one still has them hot, the other only in the archive."""
+    """The same events on two servers: one still has them hot, the other only in the archive.
+    They arrive out of time order, as late and batched events do."""
+    events = make_events(400)
+    random.Random(11).shuffle(events)
     accounts = []
     for retention in (False, True):
         server = make_server(clock=FakeClock(H + 2 * HOUR), storage={"hot_hours": 1})
         account = register(server)
-        ingest(account, make_events(400))
+        ingest(account, events[:150])
+        ingest(account, events[150:])
         run_job(server, "archive")
         if retention:
             assert run_job(server, "retention")["hot_deleted"] == 400
@@ -62,9 +71,14 @@ queries = st.fixed_dictionaries({}, optional={
     "service": st.sampled_from(SERVICES),
     "environment": st.sampled_from(ENVS),
     "user_id": st.sampled_from(USERS),
+    "session_id": st.sampled_from(SESSIONS),
+    "trace_id": st.sampled_from(TRACES),
     "device_type": st.sampled_from(["mobile", "desktop"]),
     "exclude_level": st.sampled_from(LEVELS),
+    "exclude_type": st.lists(st.sampled_from(TYPES), min_size=1, max_size=2, unique=True).map(_csv),
     "exclude_service": st.sampled_from(SERVICES),
+    "exclude_environment": st.sampled_from(ENVS),
+    "exclude_device_type": st.sampled_from(["mobile", "desktop"]),
     "q": st.lists(st.sampled_from([*WORDS, "pay*", "CAFE", "resume", '"payment failed"', "usr", "tim*"]),
                   min_size=1, max_size=2).map(" ".join),
     "window": st.tuples(st.integers(0, HOUR - 1), st.integers(0, HOUR - 1)).map(sorted),
@@ -86,11 +100,16 @@ def test_archive_answers_as_the_hot_store_did(hot_and_cold: tuple[Account, Accou
     def check(q: dict[str, Any]) -> None:
         logs_params, archive_params = _params(q)
         expected, totals = read_all(hot, "/logs", logs_params, limit=60)
+        # The archive is newest first by time; the hot store is too, except that a `q` search is in
+        # arrival order (README, "Query"), which differs here since the events arrived shuffled.
+        by_time = sorted(expected, key=lambda e: e["timestamp"], reverse=True)
+        if "q" not in q:
+            assert expected == by_time
         for account, path, params in ((hot, "/archive", archive_params), (cold, "/archive", archive_params),
                                       (cold, "/logs", logs_params)):
             got, got_totals = read_all(account, path, params, limit=60)
-            assert [e["id"] for e in got] == [e["id"] for e in expected], (path, q)
-            assert got == expected
+            assert [e["id"] for e in got] == [e["id"] for e in by_time], (path, q)
+            assert got == by_time
             assert got_totals[0] == totals[0] == len(expected)
         with hot.keyed() as h, cold.keyed() as c:
             hot_facets = h.get(hot.base + "/facets", params=logs_params).json()["facets"]
@@ -109,6 +128,14 @@ def test_archive_validates_date_and_hour(hot_and_cold: tuple[Account, Account]) 
         day = client.get(hot.base + "/archive", params={"date": "2025-10-10", "limit": 1}).json()
         assert day["total"] == 400 and day["has_more"]
         assert client.get(hot.base + "/archive", params={"date": "2025-10-11"}).json()["total"] == 0
+        by_cursor, _ = read_all(hot, "/archive", {"date": "2025-10-10", "level": "error"}, limit=70)
+        by_offset = []
+        for offset in range(0, len(by_cursor) + 70, 70):
+            body = client.get(hot.base + "/archive", params={"date": "2025-10-10", "level": "error", "limit": 70,
+                                                             "offset": offset}).json()
+            assert body["total"] == len(by_cursor)
+            by_offset += body["results"]
+        assert by_offset == by_cursor and by_cursor
 
 
 def test_logs_across_the_boundary_with_cursors_and_offsets(make_server: Callable[..., LiveServer]) -> None:
@@ -135,6 +162,36 @@ def test_logs_across_the_boundary_with_cursors_and_offsets(make_server: Callable
         assert by_offset == expected
         errors = client.get(account.base + "/logs", params={**params, "level": "error", "limit": 200}).json()
         assert [e["id"] for e in errors["results"]] == [i for i in expected if int(i[1:]) % 4 == 0]
+        facets = client.get(account.base + "/facets", params=params).json()["facets"]
+        assert {f["value"]: f["count"] for f in facets["level"]} == Counter(LEVELS[int(i[1:]) % 4] for i in expected)
+        facets = client.get(account.base + "/facets", params={**params, "q": "m"}).json()["facets"]  # scanned
+        assert {f["value"]: f["count"] for f in facets["level"]} == Counter(LEVELS[int(i[1:]) % 4] for i in expected)
+
+
+@pytest.mark.parametrize("first_page", [120, 100])  # ends exactly with the hot side / inside the hour that moves
+def test_a_cursor_keeps_working_when_the_boundary_moves_between_pages(
+        make_server: Callable[..., LiveServer], first_page: int) -> None:
+    clock = FakeClock(DAY0 + 10 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 2})
+    account = register(server)
+    ingest(account, [{"id": f"e{i}", "timestamp": DAY0 + i * 60_000 + 17, "level": "info", "message": f"m {i}"}
+                     for i in range(10 * 60)])
+    run_job(server, "archive")
+    assert run_job(server, "retention")["boundary"] == DAY0 + 8 * HOUR
+    params = {"from": DAY0 + 5 * HOUR, "to": DAY0 + 10 * HOUR - 1}
+    with account.keyed() as client:
+        first = client.get(account.base + "/logs", params={**params, "limit": first_page}).json()  # hot only
+        assert first["has_more"] and first["results"][-1]["id"] == f"e{600 - first_page}"
+        clock.set(DAY0 + 11 * HOUR)  # another hour is archived and leaves the hot store before page 2
+        run_job(server, "archive")
+        assert run_job(server, "retention")["boundary"] == DAY0 + 9 * HOUR
+        ids, cursor = [e["id"] for e in first["results"]], first["next_cursor"]
+        while cursor:
+            body = client.get(account.base + "/logs", params={**params, "limit": 50, "cursor": cursor}).json()
+            assert body["total"] == 300
+            ids += [e["id"] for e in body["results"]]
+            cursor = body["next_cursor"]
+    assert ids == [f"e{i}" for i in reversed(range(300, 600))]
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
@@ -162,3 +219,56 @@ def test_export_streams_hot_and_archive(make_server: Callable[..., LiveServer], 
             assert json.loads(rows[0]["metadata"]) == {"n": 1799} and rows[0]["message"] == 'say "hi", 1799\nbye'
         assert [row["id"] for row in rows] == [f"e{i}" for i in reversed(range(1800))]
         assert client.get(account.base + "/logs/export", params={"format": "xml"}).status_code == 400
+    with server.client() as anonymous:
+        assert anonymous.get(account.base + "/logs/export").status_code == 401
+        assert anonymous.get(account.base + "/archive", params={"date": "2025-10-10"}).status_code == 401
+
+
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+_kinds = st.sampled_from(["c", "t", "r", "x", ""])
+cursors = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda kind, parts: _b64(":".join([kind, *parts])), _kinds,
+              st.lists(st.integers(-(2**70), 2**70).map(str), max_size=4)),  # well formed but for the count
+    st.builds(lambda kind, parts: _b64(":".join([kind, *parts])), _kinds, st.lists(st.text(max_size=5), max_size=4)),
+)
+
+
+def test_any_cursor_is_a_page_or_a_400(hot_and_cold: tuple[Account, Account]) -> None:
+    """Cursors come from users: whatever is sent back, the answer is a page or a 400 naming it."""
+    _, cold = hot_and_cold
+
+    @given(cursors, st.sampled_from([{}, {"q": "payment"}, {"level": "error"}]))
+    @example(_b64("t:1:2:3"), {})  # one value too many for a time cursor: was a 500
+    @example(_b64("r:7:8"), {"q": "payment"})
+    @example(_b64("c:1:2:3"), {})
+    @settings(max_examples=80)
+    def check(cursor: str, extra: dict[str, str]) -> None:
+        with cold.keyed() as client:
+            for path, params in (("/logs", {"from": H}), ("/logs", {}), ("/archive", day_and_hour(H))):
+                r = client.get(cold.base + path, params={**params, **extra, "cursor": cursor})
+                assert r.status_code in (200, 400), (path, cursor, r.text)
+                if r.status_code == 400:
+                    assert r.json()["error"]["details"][0]["field"] == "cursor"
+
+    check()
+
+
+_digits = st.text(st.sampled_from("0123456789²٣-+ "), min_size=1, max_size=4)
+dates = st.text(max_size=12) | st.dates().map(str) | st.builds("{}-{}-{}".format, _digits, _digits, _digits)
+
+
+@given(dates, st.none() | st.text(max_size=4) | _digits | st.integers(-3, 30).map(str))
+@example("2025-10-10", "²")  # a digit to str.isdigit(), not to int(): was a 500
+@settings(max_examples=80)
+def test_any_date_and_hour_is_a_page_or_a_400_naming_it(hot_and_cold: tuple[Account, Account], date: str,
+                                                       hour: str | None) -> None:
+    _, cold = hot_and_cold
+    with cold.keyed() as client:
+        r = client.get(cold.base + "/archive", params={"date": date, **({"hour": hour} if hour is not None else {})})
+    assert r.status_code in (200, 400), r.text
+    if r.status_code == 400:
+        assert r.json()["error"]["details"][0]["field"] in ("date", "hour")

@@ -12,7 +12,7 @@ import pytest
 
 from scrywatch.clock import FakeClock
 from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, run_job
-from tests.support import Account, LiveServer, register
+from tests.support import Account, LiveServer, login, register
 
 
 def events_in(hour_ms: int, n: int, *, tag: str = "e", size: int = 20) -> list[dict[str, object]]:
@@ -111,3 +111,34 @@ def test_minute_rollups_are_pruned_past_the_hot_window(make_server: Callable[...
     with sqlite3.connect(f"file:{server.config.db_path}?mode=ro", uri=True) as db:
         oldest = db.execute("SELECT min(minute) FROM log_counts_minute").fetchone()[0]
     assert oldest * 60_000 >= DAY0 + 6 * HOUR
+
+
+def test_archive_days_zero_keeps_the_archive_forever(make_server: Callable[..., LiveServer]) -> None:
+    clock = FakeClock(DAY0 + 2 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 1, "archive_days": 0})
+    account = register(server)
+    ingest(account, events_in(DAY0, 20))
+    run_job(server, "archive")
+    clock.set(DAY0 + 3 * 365 * 24 * HOUR)  # three years on
+    summary = run_job(server, "retention")
+    assert summary["hot_deleted"] == 20 and "expired_hours" not in summary
+    assert archived(account, DAY0) == 20 and hot_total(account) == 0
+
+
+def test_retention_deletes_stored_summaries_after_summary_days(make_server: Callable[..., LiveServer]) -> None:
+    clock = FakeClock(DAY0)
+    server = make_server(clock=clock)
+    account = register(server)
+    assert account.client.post(account.base + "/insights/summary", json={"minutes": 5}).status_code in (200, 201)
+
+    def latest() -> object:
+        client = login(server, account.email, account.password)  # sessions last a day
+        try:
+            return client.get(account.base + "/insights/summary").json()["summary"]
+        finally:
+            client.close()
+
+    clock.advance(hours=6 * 24 + 23)
+    assert run_job(server, "retention")["summaries_pruned"] == 0 and latest() is not None
+    clock.advance(hours=2)  # now more than summary_days (7) old
+    assert run_job(server, "retention")["summaries_pruned"] == 1 and latest() is None

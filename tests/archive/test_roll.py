@@ -4,9 +4,11 @@ archive, before and after retention, including late and old events and the hot/c
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from scrywatch import archive
 from scrywatch.clock import FakeClock
 from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, read_all, run_job
 from tests.support import Account, LiveServer, register
@@ -88,3 +90,60 @@ def test_late_event_below_the_boundary_is_visible_at_once_and_moves_without_dupl
         assert sorted(ids) == sorted(expected) and totals[0] == len(expected), step
     archived, _ = read_all(account, "/archive", day_and_hour(DAY0))
     assert {e["id"] for e in archived} == expected
+
+
+def test_archive_runs_during_concurrent_ingest_write_every_event_exactly_once(
+        make_server: Callable[..., LiveServer]) -> None:
+    clock = FakeClock(DAY0 + 6 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 1})
+    account = register(server)
+    sent: list[str] = []
+    failures: list[BaseException] = []
+
+    def write() -> None:  # late events into hours that are complete (and being archived meanwhile)
+        rng = random.Random(3)
+        try:
+            with account.keyed() as client:
+                for b in range(80):
+                    batch = [{"id": f"c{b}-{i}", "timestamp": DAY0 + rng.randrange(5 * HOUR), "level": "info",
+                              "message": f"concurrent {b} {i}"} for i in range(40)]
+                    r = client.post("/api/ingest", json={"events": batch})
+                    assert r.status_code == 202, r.text
+                    sent.extend(e["id"] for e in batch)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    runs = 0
+    while writer.is_alive() or runs < 3:
+        run_job(server, "archive")
+        runs += 1
+    writer.join()
+    assert not failures, failures
+    run_job(server, "archive")  # what arrived during the last run
+    assert run_job(server, "archive")["events"] == 0  # nothing is written twice
+
+    root = server.config.archive_path
+    on_disk = [e.id for seg in archive.list_segments(root, account.org, account.project)
+               for e in archive.scan(seg.path, archive.ScanFilter(match=lambda e: True))]
+    assert len(on_disk) == len(set(on_disk)) and set(on_disk) == set(sent)
+    found, totals = read_all(account, "/archive", {"date": "2025-10-10"})
+    assert sorted(e["id"] for e in found) == sorted(sent) and totals[0] == len(sent)
+    run_job(server, "retention")
+    found, totals = read_all(account, "/logs", {"from": DAY0, "to": DAY0 + 5 * HOUR})
+    assert sorted(e["id"] for e in found) == sorted(sent) and totals[0] == len(sent)
+
+
+def test_an_hour_is_written_only_once_its_grace_period_has_passed(make_server: Callable[..., LiveServer]) -> None:
+    clock = FakeClock(DAY0 + HOUR + 4 * 60_000)  # the first hour ended 4 minutes ago; the grace is 5
+    server = make_server(clock=clock)
+    account = register(server)
+    ingest(account, hour_events(random.Random(2), DAY0, 30, "g"))
+    assert run_job(server, "archive")["events"] == 0
+    day_dir = server.data_dir / "archive" / account.org / account.project / "2025-10-10"
+    assert not day_dir.exists()
+    clock.advance(seconds=61)
+    assert run_job(server, "archive")["events"] == 30
+    assert [p.name for p in day_dir.glob("*.ndjson.zst")] == ["00.ndjson.zst"]
+    assert [p.name for p in day_dir.glob("*.index.json")] == ["00.index.json"]

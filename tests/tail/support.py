@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +40,7 @@ class SSEStream:
         self._cm = client.stream("GET", url, timeout=httpx.Timeout(10.0), **kwargs)
         self.response = self._cm.__enter__()
         self._lines = self.response.iter_lines()
+        self.opening = SSEFrame()
 
     def frames(self) -> Iterator[SSEFrame]:
         frame, comments = SSEFrame(), []
@@ -60,11 +62,22 @@ class SSEStream:
                 return frame
         raise AssertionError("stream ended")
 
+    def rest(self, *, timeout: float = 15.0) -> list[SSEFrame]:
+        """Every frame until the server ends the stream; fails if it is still going at the deadline
+        (heartbeats would keep a read timeout from ever firing)."""
+        deadline = time.monotonic() + timeout
+        out = []
+        for frame in self.frames():
+            out.append(frame)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the stream did not end within {timeout}s")
+        return out
+
     def close(self) -> None:
         self._cm.__exit__(None, None, None)
 
     def __enter__(self) -> SSEStream:
-        next(self.frames())  # the opening comment: the server is subscribed from here on
+        self.opening = next(self.frames())  # the opening frame: the server is subscribed from here on
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -60,3 +60,21 @@ def test_follow_filters_and_sends_heartbeats_when_idle() -> None:
         assert [k async for k, _, _ in stream] == []
 
     asyncio.run(go())
+
+
+def test_a_publish_in_the_same_loop_turn_as_the_timeout_is_delivered_not_skipped() -> None:
+    """The publish and the heartbeat timer become due together: the events come first, so a
+    heartbeat never announces (as the client's resume point) ids whose events were not sent."""
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        hub = Hub()
+        sub = hub.subscribe(1)
+        loop.call_soon(hub.publish, 1, ["a"])
+        assert [i.event for b in await sub.next(timeout=0) for i in b] == ["a"]
+        sub2 = hub.subscribe(1)
+        loop.call_soon(hub.publish, 1, ["b"])
+        kind, items, last = await anext(follow(sub2, lambda e: True, idle_s=0))
+        assert kind == "events" and [i.event for i in items] == ["b"] and last == hub.last_seq(1)
+
+    asyncio.run(go())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support import Account, LiveServer
+from tests.support import Account, LiveServer, register, wait_for
 from tests.tail.support import events, ingest, ws_url
 
 
@@ -106,3 +107,31 @@ def test_two_projects_do_not_mix(server: LiveServer, account: Account) -> None:
             assert k2.post("/api/ingest", json={"events": events(1, service="second")}).status_code == 202
         ingest(account, events(1, service="first"))
         assert [e["service"] for e in recv_events(ws)] == ["first"]
+
+
+def test_an_ingest_only_key_is_refused(account: Account) -> None:
+    key = account.client.post(account.base + "/settings/api-keys", json={"name": "app", "scope": "ingest"}).json()
+    with pytest.raises(InvalidStatus) as info, connect(ws_url(account, token=key["key"])):
+        pass
+    assert info.value.response.status_code == 403
+
+
+def test_a_closed_socket_releases_its_subscription(account: Account) -> None:
+    hub = account.server.runtime.hub
+    with connect(ws_url(account, token=account.api_key)):
+        wait_for(lambda: hub.subscriber_count() == 1, message="subscribed")
+    wait_for(lambda: hub.subscriber_count() == 0, message="the subscription to end")
+
+
+def test_revoking_the_key_closes_the_socket(make_server: Callable[..., LiveServer]) -> None:
+    server = make_server(tail={"heartbeat_seconds": 0.2})
+    account = register(server)
+    key = account.client.post(account.base + "/settings/api-keys", json={"name": "tv", "scope": "read"}).json()
+    with connect(ws_url(account, token=key["key"])) as ws:
+        ingest(account, events(1))
+        assert recv_events(ws)[0]["message"] == "event 0"
+        assert account.client.delete(account.base + f"/settings/api-keys/{key['id']}").status_code in (200, 204)
+        ingest(account, events(1, start=1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

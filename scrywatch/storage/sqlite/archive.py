@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 
+from scrywatch.errors import InvalidInput
 from scrywatch.models.archive import ArchivedHour, ArchiveState, ArchiveWork, ColdHour
 from scrywatch.models.logs import LogEvent, LogQuery
 from scrywatch.storage.sqlite import logs, logsql
@@ -246,6 +247,15 @@ class SqliteArchiveStore:
     async def unarchived_counts(self, project: int, query: LogQuery,
                                 boundary_ms: int) -> Counter[tuple[str, str, str | None, str | None, str | None]]:
         return await self.db.read(unarchived_counts, project, query, boundary_ms)
+
+    def hot_cursor_key(self, cursor: str) -> tuple[int, int] | None:
+        """(ts, id) after which a time-ordered /logs cursor resumes; None for a full-text one (its
+        arrival order has no time key) or anything else."""
+        try:
+            ts, row = logsql.decode_cursor(cursor, "t")
+        except InvalidInput:
+            return None
+        return ts, row
 
     async def hot_page(self, project: int, query: LogQuery, cursor: str | None,
                        limit: int) -> tuple[list[LogEvent], str | None]:

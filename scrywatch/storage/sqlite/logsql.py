@@ -96,6 +96,7 @@ def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True)
 
 # -- cursors -------------------------------------------------------------------------------
 # Time-ordered pages resume after (ts, id); text-search pages (arrival order) after id.
+_CURSOR_VALUES = {"t": 2, "r": 1}
 def encode_cursor(kind: str, *values: int) -> str:
     raw = kind + ":" + ":".join(str(v) for v in values)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -105,7 +106,7 @@ def decode_cursor(cursor: str, kind: str) -> tuple[int, ...]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         got_kind, *values = raw.split(":")
-        if got_kind != kind or not values:
+        if got_kind != kind or len(values) != _CURSOR_VALUES[kind]:  # callers unpack exactly these
             raise ValueError(raw)
         return tuple(int(v) for v in values)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -34,8 +34,13 @@ async def get_archive(request: Request) -> Response:
 
 
 async def _ndjson(batches: AsyncIterator[list[LogEvent]]) -> AsyncIterator[bytes]:
+    buf = bytearray()
     async for events in batches:
-        yield b"".join(_encoder.encode(e) + b"\n" for e in events)
+        buf.clear()
+        for e in events:  # straight into one buffer: no per-event copies held until the join
+            _encoder.encode_into(e, buf, -1)
+            buf += b"\n"
+        yield bytes(buf)
 
 
 async def _csv(batches: AsyncIterator[list[LogEvent]]) -> AsyncIterator[bytes]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -22,11 +23,14 @@ from scrywatch.web.errors import error_body, status_of
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 RESET_MESSAGE = '{"type":"reset","reason":"fell behind: events were dropped; re-query /logs and reconnect"}'
 WS_TRY_AGAIN_LATER = 1013
+WS_POLICY_VIOLATION = 1008
 
 
 def _filter(params: Mapping[str, str]) -> Callable[[Any], bool]:
-    """The tail filters (level, type, service, environment, q as a case-insensitive substring, ...)."""
-    return compile_filter(search.parse_query(params), text="substring")
+    """The tail filters (level, type, service, environment, q as a case-insensitive substring, ...).
+    `match=fulltext` reads `q` as /logs does (words, "phrases", prefix*): the Log Explorer's Live."""
+    text = "fulltext" if params.get("match") == "fulltext" else "substring"
+    return compile_filter(search.parse_query(params), text=text)
 
 
 async def _deny(ws: WebSocket, exc: ScryError) -> None:
@@ -36,7 +40,31 @@ async def _deny(ws: WebSocket, exc: ScryError) -> None:
         body = error_body(exc.code, exc.message, exc.details, rid)
         await ws.send_denial_response(encode(body, status=status_of(exc), headers={"X-Request-ID": rid}))
     else:
-        await ws.close(code=1008, reason=exc.message[:120])
+        await ws.close(code=WS_POLICY_VIOLATION, reason=exc.message[:120])
+
+
+class _Access:
+    """Re-checks, while a stream is open, that its caller may still read the project: a revoked
+    key, an ended session, a removed member or a deleted project ends the stream. Checked at once
+    after any key is revoked, otherwise once per heartbeat interval (cheap: key lookups are cached)."""
+
+    def __init__(self, conn: HTTPConnection, every_s: float) -> None:
+        self.conn, self.every_s = conn, every_s
+        self.rt = runtime(conn)
+        self.generation = self.rt.key_cache_generation
+        self.next_check = time.monotonic() + every_s
+
+    async def lost(self) -> bool:
+        if self.rt.key_cache_generation == self.generation and time.monotonic() < self.next_check:
+            return False
+        self.generation = self.rt.key_cache_generation
+        self.next_check = time.monotonic() + self.every_s
+        self.conn.scope.setdefault("state", {}).pop("principal", None)  # resolve the caller afresh
+        try:
+            await project(self.conn, Scope.READ, allow_query_token=True)
+        except ScryError:
+            return True
+        return False
 
 
 async def _close_when_gone(ws: WebSocket, sub: tail.Subscription) -> None:
@@ -57,10 +85,15 @@ async def ws_tail(ws: WebSocket) -> None:
         return
     sub = rt.hub.subscribe(access.project.pk)  # before accept: nothing published after the handshake is missed
     watcher: asyncio.Task[None] | None = None
+    idle_s = rt.config.tail.heartbeat_seconds
+    still = _Access(ws, idle_s)
     try:
         await ws.accept()
         watcher = asyncio.get_running_loop().create_task(_close_when_gone(ws, sub))
-        async for kind, items, _last in tail.follow(sub, match, idle_s=rt.config.tail.heartbeat_seconds):
+        async for kind, items, _last in tail.follow(sub, match, idle_s=idle_s):
+            if await still.lost():
+                await ws.close(code=WS_POLICY_VIOLATION, reason="access revoked")
+                break
             if kind == "events":
                 text = (b"[" + b",".join(item.json() for item in items) + b"]").decode()
                 await ws.send({"type": "websocket.send", "text": text})
@@ -86,20 +119,29 @@ def _last_event_id(request: Request) -> int | None:
 
 
 async def _sse(hub: tail.Hub, project_pk: int, after: int | None, match: Callable[[Any], bool],
-               idle_s: float) -> AsyncIterator[bytes]:
+               still: _Access) -> AsyncIterator[bytes]:
+    """The frames of one stream. Every frame carries an id: the client's resume point, which only
+    moves past events that were sent (or that its filter hid)."""
     sub = hub.subscribe(project_pk, after_seq=after)  # here, so it ends with the response
+    sent = after if after is not None and not sub.gap else hub.last_seq(project_pk)
     try:
-        yield b": scrywatch live tail\nretry: 1000\n\n"
-        async for kind, items, last in tail.follow(sub, match, idle_s=idle_s):
+        yield b": scrywatch live tail\nid: %d\nretry: 1000\n\n" % sent
+        async for kind, items, last in tail.follow(sub, match, idle_s=still.every_s):
+            if await still.lost():
+                yield b": access revoked\nid: %d\n\n" % sent
+                return
             if kind == "events":
+                sent = items[-1].seq
                 yield b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json()) for item in items)
             elif kind == "idle":
                 # The id moves the client's resume point past events its filter hid.
+                sent = last
                 yield b": heartbeat\nid: %d\n\n" % last
             elif kind == "gap":
+                sent = last
                 yield (b'event: reset\nid: %d\ndata: {"reason":"gap","last_id":%d}\n\n' % (last, last))
-            else:  # dropped: the client reconnects with its last id and replays from the ring
-                yield b'event: reset\ndata: {"reason":"slow"}\n\n'
+            else:  # dropped: the client reconnects from the last id it got and replays from the ring
+                yield b'event: reset\nid: %d\ndata: {"reason":"slow","last_id":%d}\n\n' % (sent, sent)
                 return
     finally:
         sub.close()
@@ -109,5 +151,6 @@ async def sse_tail(request: Request) -> Response:
     rt = runtime(request)
     access = await project(request, Scope.READ, allow_query_token=True)
     match = _filter(request.query_params)
-    body = _sse(rt.hub, access.project.pk, _last_event_id(request), match, rt.config.tail.heartbeat_seconds)
+    still = _Access(request, rt.config.tail.heartbeat_seconds)
+    body = _sse(rt.hub, access.project.pk, _last_event_id(request), match, still)
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
