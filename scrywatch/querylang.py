@@ -6,6 +6,8 @@
 - `level` and `type` take comma lists (`level:error,warn`), as do exclusions (`-service:a,b`).
 - A value with spaces, commas or quotes is quoted: `service:"my svc"`, with `\\"` and `\\\\` inside.
 - Everything else (bare words and `"quoted phrases"`) is the full-text search `q`.
+- Text cannot be excluded: a bare `-word` is refused (the full-text search would find the word, the
+  opposite of what it says); `"-word"` in quotes searches for it.
 
 `parse` raises only InvalidInput, naming the field. `format` writes the canonical text, so
 `parse(format(q)) == q` for every query `parse` can return; time bounds are not part of the text.
@@ -42,6 +44,7 @@ _FIELD_RE = re.compile(r"(-?)([A-Za-z_]+):")
 _BARE_VALUE = re.compile(r'[^\s,"\\]+')
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\S+")
+_TEXT_CHAR = re.compile(r'[\w"]')  # a `-` before one of these reads as an exclusion
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -146,6 +149,8 @@ def parse(text: str) -> LogQuery:
             if value.strip():
                 q_parts.append(quote(value))
         elif kind == "word":
+            if _is_negated_text(value):
+                raise InvalidInput(_negated_text_message(value), field="q")
             q_parts.append(value)  # a filter-like word was read as a filter, so none needs quotes
         else:
             negated, field, values = value
@@ -175,8 +180,26 @@ def _value(value: str) -> str:
     return value if _BARE_VALUE.fullmatch(value) else quote(value)
 
 
+def _is_negated_text(word: str) -> bool:
+    """`-timeout`, `-"a phrase`, `-foo:bar`: a bare word that asks to leave text out."""
+    return word.startswith("-") and _TEXT_CHAR.search(word, 1) is not None
+
+
+def _negated_text_message(word: str) -> str:
+    m = _FIELD_RE.match(word)
+    if m is not None:
+        return (f"`{m.group(2)}` is not a field that can be excluded; exclude level, type, service, env or "
+                f"device (e.g. -type:navigation)")
+    if word.startswith('-"'):
+        return "a phrase cannot be excluded, only fields (e.g. -service:web)"
+    return (f"`{word[:40]}`: text cannot be excluded, only fields (e.g. -service:web); "
+            f"write it in quotes to search for it: {quote(word[:40])}")
+
+
 def _needs_quotes_as_word(word: str) -> bool:
-    """A bare word that would read back as a filter (`level:error` meant as text)."""
+    """A bare word that would read back as a filter (`level:error` meant as text) or be refused (`-word`)."""
+    if _is_negated_text(word):
+        return True
     m = _FIELD_RE.match(word)
     return m is not None and ALIASES.get(m.group(2).lower(), m.group(2).lower()) in FIELDS
 

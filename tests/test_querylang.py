@@ -50,10 +50,28 @@ def test_bad_input_names_the_field(text: str, field: str) -> None:
     assert info.value.field == field
 
 
+@pytest.mark.parametrize("text", ["-timeout", "error -timeout", '-"connection reset"', "-foo:bar", "-1"])
+def test_text_cannot_be_excluded_and_the_message_says_how_to_search_it(text: str) -> None:
+    # The full-text search ignores the `-` (it would find the word): refuse instead of doing the opposite.
+    with pytest.raises(InvalidInput) as info:
+        querylang.parse(text)
+    assert info.value.field == "q" and "exclude" in info.value.message
+    if text in ("-timeout", "-1"):
+        assert f'"{text}"' in info.value.message and querylang.parse(f'"{text}"').q == f'"{text}"'
+
+
+def test_a_lone_dash_and_dashes_inside_words_stay_text() -> None:
+    assert querylang.parse("a - b").q == "a - b"
+    assert querylang.parse("x-request-id re-try --").q == "x-request-id re-try --"
+
+
 def test_text_from_elsewhere_is_made_canonical() -> None:
     # An API-style `q` of plain text keeps meaning the same text when written as search syntax.
     assert querylang.format(LogQuery(q="level:error  timeout")) == '"level:error" timeout'
     assert querylang.parse(querylang.format(LogQuery(q="level:error"))).q == '"level:error"'
+    # An API `q` may hold `-word` (plain text there): written as syntax it is quoted, not refused.
+    assert querylang.format(LogQuery(q="-timeout x")) == '"-timeout" x'
+    assert querylang.parse('"-timeout" x').q == '"-timeout" x'
 
 
 # -- properties ----------------------------------------------------------------------------
@@ -114,3 +132,18 @@ _simple = st.from_regex(r"[a-z0-9_.-]{1,12}", fullmatch=True)
                  trace_id=st.none() | _simple, q=st.none() | _simple, from_ms=st.none() | st.integers(10**12, 2**44)))
 def test_to_params_is_what_the_api_reads(query: LogQuery) -> None:
     assert parse_query(querylang.to_params(query)) == query
+
+
+@given(queries().filter(lambda q: all("," not in v for v in (*q.not_services, *q.not_environments,
+                                                                *q.not_device_types))))
+def test_every_query_the_syntax_writes_means_the_same_to_the_api(query: LogQuery) -> None:
+    """Search text -> LogQuery -> /logs parameters -> LogQuery: the API filters on exactly what was typed."""
+    text = querylang.format(query)
+    assert parse_query(querylang.to_params(querylang.parse(text))) == query, text
+
+
+def test_the_issue_example_as_api_parameters() -> None:
+    params = querylang.to_params(querylang.parse('level:error service:auth-worker "connection reset" '
+                                                 '-type:navigation env:prod -device:server,bot'))
+    assert params == {"level": "error", "service": "auth-worker", "environment": "prod",
+                      "exclude_type": "navigation", "exclude_device_type": "server,bot", "q": '"connection reset"'}

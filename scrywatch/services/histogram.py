@@ -17,8 +17,8 @@ import msgspec
 from msgspec.structs import replace
 
 from scrywatch.models.accounts import ProjectAccess
-from scrywatch.models.logs import LEVELS, LogQuery
-from scrywatch.models.logs_meta import Pattern
+from scrywatch.models.logs import LEVELS, ROLLUP_FIELDS, LogQuery
+from scrywatch.models.logs_meta import FacetValue, Pattern
 from scrywatch.runtime import Runtime
 from scrywatch.services import coldsearch
 from scrywatch.services.patterns import group_patterns, normalize_message
@@ -116,6 +116,10 @@ async def histogram(rt: Runtime, access: ProjectAccess, query: LogQuery) -> Hist
         cold, cold_exact = await _cold(rt, access, query, boundary, bucket, left) if left > 0 else (Counter(), False)
         counts.update(cold)
         exact = exact and cold_exact
+    return _histogram(counts, lo, hi, bucket, exact)
+
+
+def _histogram(counts: Counter[tuple[int, str]], lo: int, hi: int, bucket: int, exact: bool) -> Histogram:
     bars = _bars(counts, lo, hi, bucket)
     seen = {level for _, level in counts}
     return Histogram(from_ms=lo, to_ms=hi, bucket_ms=bucket, bars=bars, total=sum(b.total for b in bars),
@@ -126,6 +130,98 @@ async def histogram(rt: Runtime, access: ProjectAccess, query: LogQuery) -> Hist
 async def has_events(rt: Runtime, access: ProjectAccess) -> bool:
     """Whether the project ever received an event that is still kept (else: the onboarding state)."""
     return bool(await rt.store.histogram.has_events(access.project.pk))
+
+
+# -- the explorer's facets -------------------------------------------------------------------
+MAX_FACET_VALUES = 100  # as /facets
+# LogQuery attribute requiring each ROLLUP_FIELDS dimension (a tuple for level and type).
+_REQUIRE = ("levels", "types", "service", "environment", "device_type")
+
+
+def _required(query: LogQuery) -> list[frozenset[str] | None]:
+    """Per dimension, the values the query requires (None: any)."""
+    out: list[frozenset[str] | None] = []
+    for attr in _REQUIRE:
+        value = getattr(query, attr)
+        out.append((frozenset(value) or None) if isinstance(value, tuple) else
+                   None if value is None else frozenset((value,)))
+    return out
+
+
+def facets_from_combos(combos: Counter[tuple[object, ...]], query: LogQuery) -> dict[str, list[FacetValue]]:
+    """Per dimension, its values' counts among the events matching every requirement of the query
+    but that dimension's own: what /facets gives for the query without that requirement, so a
+    required value's alternatives stay visible. `combos` counts the events matching the query with
+    none of its dimension requirements (its exclusions and time kept)."""
+    required = [(i, want) for i, want in enumerate(_required(query)) if want is not None]
+    per: list[Counter[object]] = [Counter() for _ in ROLLUP_FIELDS]
+    c0, c1, c2, c3, c4 = per
+    for key, n in combos.items():
+        misses = [i for i, want in required if key[i] not in want] if required else ()
+        if not misses:
+            c0[key[0]] += n
+            c1[key[1]] += n
+            c2[key[2]] += n
+            c3[key[3]] += n
+            c4[key[4]] += n
+        elif len(misses) == 1:  # only its own requirement fails: it counts for that dimension alone
+            per[misses[0]][key[misses[0]]] += n
+    return {name: [FacetValue(value=v, count=n)  # type: ignore[arg-type]
+                   for v, n in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0] or ""))) if n > 0][:MAX_FACET_VALUES]
+            for name, c in zip(ROLLUP_FIELDS, per, strict=True)}
+
+
+async def dimension_counts(rt: Runtime, access: ProjectAccess, query: LogQuery) -> Counter[tuple[object, ...]]:
+    """Events matching a rollup-only query by (level, type, service, environment, device_type), exact:
+    the hot store's rollups, plus the archive's counts below the hot/cold boundary."""
+    assert query.rollup_only and query.from_ms is not None and query.to_ms is not None
+    boundary = (await rt.store.archive.state()).boundary_ms
+    counts: Counter[tuple[object, ...]] = Counter()
+    if query.to_ms >= boundary:
+        counts.update(await rt.store.histogram.dimension_counts(access.project.pk,
+                                                                replace(query, from_ms=max(query.from_ms, boundary))))
+    if query.from_ms < boundary:
+        cold, _exact = await coldsearch.counts(rt, coldsearch.target(rt, access), query, boundary, with_hot=True,
+                                               cap=None)
+        counts.update(cold)  # type: ignore[arg-type]
+    return counts
+
+
+async def explorer_counts(rt: Runtime, access: ProjectAccess, query: LogQuery, *,
+                          facet_cap: int) -> tuple[Histogram, dict[str, list[FacetValue]], bool]:
+    """The Log Explorer's histogram, facets and whether the facets are exact, for a query with time bounds.
+
+    - Filter-only queries: the histogram from the rollups and the facets from one more rollup read
+      (explorer_facets), both exact.
+    - Text and id queries over the hot store: the newest SCAN_CAP matches, read once, give both the
+      histogram and the facets (as /facets counts them: the newest `facet_cap` matches).
+    - Text and id queries reaching below the hot/cold boundary: histogram() and /facets' counts.
+    """
+    assert query.from_ms is not None and query.to_ms is not None
+    if query.rollup_only:
+        hist, facets = await asyncio.gather(histogram(rt, access, query), explorer_facets(rt, access, query))
+        return hist, facets, True
+    lo, hi = query.from_ms, query.to_ms
+    boundary = (await rt.store.archive.state()).boundary_ms
+    if lo < boundary or facet_cap != SCAN_CAP:
+        hist, (facets, exact) = await asyncio.gather(histogram(rt, access, query),
+                                                     coldsearch.facets(rt, access, query, cap=facet_cap))
+        return hist, facets, exact
+    bucket = bucket_for(hi - lo + 1, minutes=hi - lo < MINUTE_BUCKETS_MAX_SPAN_MS)
+    rows, exact = await rt.store.histogram.newest_dimensions(access.project.pk, query, bucket_ms=bucket, cap=SCAN_CAP)
+    by_level: Counter[tuple[int, str]] = Counter()
+    dims: Counter[tuple[object, ...]] = Counter()
+    for (start, *key), n in rows.items():
+        by_level[(int(start), str(key[0]))] += n  # type: ignore[index]
+        dims[tuple(key)] += n
+    return _histogram(by_level, lo, hi, bucket, exact), facets_from_combos(dims, LogQuery()), exact
+
+
+async def explorer_facets(rt: Runtime, access: ProjectAccess, query: LogQuery) -> dict[str, list[FacetValue]]:
+    """The Log Explorer's facets of a rollup-only query (see facets_from_combos) from one read of the
+    rollups, instead of one per required dimension."""
+    widened = replace(query, levels=(), types=(), service=None, environment=None, device_type=None)
+    return facets_from_combos(await dimension_counts(rt, access, widened), query)
 
 
 # -- patterns with sparklines ------------------------------------------------------------------
@@ -171,3 +267,30 @@ async def patterns_over_time(rt: Runtime, access: ProjectAccess, query: LogQuery
     grouped = await asyncio.to_thread(_sparkline_groups, rows, limit=limit, from_ms=query.from_ms,
                                       to_ms=query.to_ms)
     return PatternView(rows=grouped, sampled=len(rows), exact=complete)
+
+
+def _keys_in(rows: Iterable[tuple[int, str, str, str, str | None]],
+             wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    found: set[tuple[str, str, str]] = set()
+    normal: dict[str, str] = {}
+    for _ts, level, type_, message, _service in rows:
+        norm = normal.get(message)
+        if norm is None:
+            norm = normal[message] = normalize_message(message)
+        key = (norm, level, type_)
+        if key in wanted:
+            found.add(key)
+            if found == wanted:
+                break
+    return found
+
+
+async def seen_before(rt: Runtime, access: ProjectAccess, query: LogQuery, wanted: set[tuple[str, str, str]], *,
+                      before_ms: int, lookback_ms: int, sample: int) -> set[tuple[str, str, str]]:
+    """Which (pattern, level, type) of `wanted` occur among the newest `sample` events matching the
+    query in [before_ms - lookback_ms, before_ms): the Patterns page's "new" means "not seen there"."""
+    if not wanted:
+        return set()
+    window = replace(query, from_ms=before_ms - lookback_ms, to_ms=before_ms - 1)
+    rows, _complete = await rt.store.logs_meta.sample(access.project.pk, window, cap=sample)
+    return await asyncio.to_thread(_keys_in, rows, wanted)

@@ -212,6 +212,8 @@ def test_log_pages_in_light_and_dark_with_hostile_data(page: Any, signed_in: Acc
     seed(signed_in, 40)
     seed(signed_in, 1, message=HOSTILE, service=HOSTILE[:120], session_id=HOSTILE[:80],
          metadata={"html": HOSTILE})
+    lens = signed_in.client.post(f"{signed_in.base}/lenses", json={"name": HOSTILE[:100], "filters": "{}"})
+    assert lens.status_code == 201
     pages = [("logs-data", "/logs"), ("logs-7d", "/logs?range=7d&q=-level:debug"), ("patterns-data", "/patterns"),
              ("sessions-data", "/sessions"), ("session-timeline", "/sessions/s1")]
     for name, rest in pages:
@@ -221,9 +223,22 @@ def test_log_pages_in_light_and_dark_with_hostile_data(page: Any, signed_in: Acc
         assert page.locator("img[src=x]").count() == 0
         shoot(page, name)
     page.goto(project_path(signed_in, "/logs"))
+    fits = "el => el.scrollWidth <= el.clientWidth + 1"
+    for part in (".x-facets", ".lensbar", ".x-results", ".hist"):
+        assert page.locator(part).evaluate(fits), part
     page.locator("[data-rows] tr", has_text="WWWW").first.click()
     expect(page.locator("dialog[data-drawer] .ev-message")).to_contain_text("<script>alert(2)</script>")
+    for part in ("dialog[data-drawer]", "dialog[data-drawer] .ev-message", "dialog[data-drawer] .ev-json",
+                 "dialog[data-drawer] .fields"):
+        assert page.locator(part).evaluate(fits), part
     shoot(page, "logs-drawer-hostile")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+k")
+    palette = page.locator("dialog[data-palette]")
+    expect(palette.locator(".palette-item", has_text="WWWW").first).to_be_visible()  # the lens and the service
+    assert palette.evaluate(fits) and page.locator("img[src=x]").count() == 0
+    shoot(page, "palette-hostile")
+    page.keyboard.press("Escape")
     page.goto(page.locator("[data-drawer-page]").get_attribute("href"))
     expect(page.get_by_test_id("event-details")).to_be_visible()
     shoot(page, "event")
@@ -231,3 +246,114 @@ def test_log_pages_in_light_and_dark_with_hostile_data(page: Any, signed_in: Acc
     page.goto(project_path(signed_in, "/logs?q=level:loud"))
     expect(page.get_by_test_id("query-error")).to_contain_text("must be one of")
     shoot(page, "logs-bad-query")
+
+
+def test_live_reads_the_search_text_like_the_search_and_stays_on_in_the_url(page: Any, signed_in: Account) -> None:
+    seed(signed_in)
+    page.goto(project_path(signed_in, '/logs?q="failed for"'))
+    expect(rows(page)).to_have_count(10)
+    page.get_by_role("button", name="Live").click()
+    expect(page.locator("[data-live-state]")).to_have_text("Live: new events appear at the top")
+    expect(page).to_have_url(re.compile(r"live=1"))
+    now = int(time.time() * 1000)
+    ingest(signed_in, [{"timestamp": now, "level": "error", "type": "custom", "message": "refund failed badly for u9"},
+                       {"timestamp": now, "level": "error", "type": "custom", "service": "api",
+                        "message": "Refund 7 FAILED, for user u9"}])
+    expect(rows(page).first).to_contain_text("Refund 7 FAILED, for user u9")  # words, not a substring with quotes
+    expect(page.get_by_text("refund failed badly for u9")).to_have_count(0)
+    # Filtering keeps Live on: the facet links were rewritten when it was switched on.
+    page.locator("[data-facet-group=service] a.facet-link", has_text="api").click()
+    expect(page).to_have_url(re.compile(r"q=service%3Aapi.*live=1"))
+    expect(page.get_by_role("button", name="Live")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("l")  # off again, and out of the address bar
+    expect(page.get_by_role("button", name="Live")).to_have_attribute("aria-pressed", "false")
+    expect(page).not_to_have_url(re.compile(r"live=1"))
+    assert "live=1" not in (page.locator("[data-facet-group=level] a.facet-link").first.get_attribute("href") or "")
+
+
+def test_the_open_event_is_part_of_the_url(page: Any, signed_in: Account) -> None:
+    seed(signed_in)
+    page.goto(project_path(signed_in, "/logs?q=level:warn"))
+    rows(page).nth(2).click()
+    drawer = page.locator("dialog[data-drawer]")
+    expect(drawer.locator(".ev-message")).to_have_text("event 9")
+    expect(page).to_have_url(re.compile(r"q=level%3Awarn&event=\w+"))
+    shared = page.url
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(page).not_to_have_url(re.compile(r"event="))
+    page.goto(shared)  # a shared link opens the same event, over the same results
+    expect(drawer).to_be_visible()
+    expect(drawer.locator(".ev-message")).to_have_text("event 9")
+    expect(page.get_by_role("searchbox", name="Search events")).to_have_value("level:warn")
+
+
+def test_a_custom_time_range_in_the_viewers_zone(page: Any, signed_in: Account) -> None:
+    now = seed(signed_in)  # event i at now - 5 s - i min
+    page.goto(project_path(signed_in, "/logs?range=1h"))
+    page.get_by_label("Time range").select_option("custom")
+    local = "ms => { const d = new Date(ms); const p = (n) => String(n).padStart(2, '0');" \
+            " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:" \
+            "${p(d.getMinutes())}:${p(d.getSeconds())}`; }"
+    page.locator("input[name=from]").fill(page.evaluate(local, now - 10 * 60_000 - 30_000))
+    page.locator("input[name=to]").fill(page.evaluate(local, now - 2 * 60_000 - 30_000))
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"from=\d+&to=\d+"))
+    expect(page.get_by_label("Time range")).to_have_value("custom")
+    expect(rows(page)).to_have_count(8)  # events 3 to 10
+    expect(rows(page).first).to_contain_text("event 3")
+    expect(page.get_by_role("button", name="Live")).to_be_disabled()
+    expect(page.get_by_test_id("result-count")).to_have_text("8 events")
+
+
+def test_the_palette_and_the_shortcuts_list_are_on_every_project_page(page: Any, signed_in: Account,
+                                                                       shoot: Shoot) -> None:
+    seed(signed_in)
+    page.goto(project_path(signed_in, "/logs"))
+    box = page.get_by_role("searchbox", name="Search events")
+    box.fill("level:warn -service:api")
+    box.press("Enter")
+    expect(rows(page)).to_have_count(10)
+    page.goto(project_path(signed_in, "/settings/keys"))
+    page.get_by_role("button", name=re.compile("Jump to")).click()
+    palette = page.locator("dialog[data-palette]")
+    expect(palette).to_be_visible()
+    recent = palette.locator(".palette-item", has_text="level:warn -service:api")
+    expect(recent).to_contain_text("Search")
+    expect(palette.locator(".palette-group", has_text="Pages")).to_be_visible()
+    expect(palette.get_by_role("option", name="api Service")).to_be_visible()  # services, from the API
+    shoot(page, "palette-settings")
+    palette.get_by_role("combobox").fill("level:warn")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/logs\?q=level%3Awarn\+-service%3Aapi"))
+    expect(rows(page)).to_have_count(10)
+    page.keyboard.press("?")
+    shortcuts = page.locator("dialog[data-shortcuts]")
+    expect(shortcuts).to_be_visible()
+    expect(shortcuts).to_contain_text("Jump to a lens, page, service or recent search")
+    shoot(page, "shortcuts")
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
+    page.keyboard.press("/")
+    expect(box).to_be_focused()
+
+
+def test_rename_recolor_and_delete_a_lens(page: Any, signed_in: Account) -> None:
+    created = signed_in.client.post(f"{signed_in.base}/lenses", json={"name": "Errors", "filters": '{"level":"error"}'})
+    assert created.status_code == 201
+    page.goto(project_path(signed_in, "/logs"))
+    page.get_by_label("Edit lens Errors").click()
+    menu = page.locator(".lens-menu[open]")
+    menu.get_by_label("Name").fill("API errors")
+    menu.locator(".lens-color.lens-green").click()
+    menu.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Lens “API errors” updated.")
+    lens = page.locator(".lens", has_text="API errors")
+    expect(lens).to_have_class(re.compile("lens-green"))
+    page.get_by_label("Edit lens API errors").click()
+    page.locator(".lens-menu[open]").get_by_role("button", name="Delete").click()
+    dialog = page.locator("dialog[data-confirm-dialog]")
+    expect(dialog).to_contain_text("Delete this lens?")
+    dialog.get_by_role("button", name="Delete lens").click()
+    expect(page.get_by_role("status")).to_contain_text("Lens deleted.")
+    expect(page.locator(".lens")).to_have_count(0)

@@ -6,15 +6,18 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from scrywatch import querylang
 from scrywatch.clock import FakeClock
 from tests.dashboard.forms import csrf_token, flash, get_page, post_form
 from tests.support import Account, LiveServer, register
+from tests.tail.support import SSEStream
 
 HTML = {"Accept": "text/html"}
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -138,6 +141,26 @@ def test_bad_syntax_is_answered_with_the_message_and_the_text_kept(clocked: Acco
     assert 'value="level:loud timeout"' in r.text
 
 
+def test_excluding_text_is_refused_with_the_way_to_search_it(clocked: Account) -> None:
+    r = clocked.client.get(path(clocked, "/logs?q=level:error%20-timeout"), headers=HTML)
+    assert r.status_code == 400 and "text cannot be excluded" in html.unescape(r.text)
+    assert '"-timeout"' in html.unescape(r.text)  # the quoted form, to search for the text itself
+    ingest(clocked, [ev(0, message="retry -timeout flag given")])
+    page = get_page(clocked.client, path(clocked, '/logs?q=%22-timeout%22')).text
+    assert messages(page) == ["retry -timeout flag given"]
+
+
+def test_custom_times_without_scripts_are_utc_date_times(clocked: Account) -> None:
+    """The datetime-local inputs post `2026-01-01T03:00:00` when no script turned them into ms."""
+    ingest(clocked, corpus())
+    page = get_page(clocked.client, path(clocked, "/logs?range=custom&from=2026-01-01T03:00:00"
+                                                  "&to=2026-01-01T03:10:00")).text
+    lo, hi = T0 + 3 * 3_600_000, T0 + 3 * 3_600_000 + 600_000
+    want = sum(1 for i in range(40) if lo <= NOW - 1000 - i * 61_000 <= hi)
+    assert 0 < want == result_total(page) == hist_total(page)
+    assert 'value="2026-01-01T03:00:00"' in page and "Custom range" in page
+
+
 def test_facet_links_include_exclude_and_undo(clocked: Account) -> None:
     ingest(clocked, corpus())
     c = clocked.client
@@ -153,6 +176,42 @@ def test_facet_links_include_exclude_and_undo(clocked: Account) -> None:
     without_first_level = get_page(c, html.unescape(exclude.group(1))).text
     assert re.search(r'value="-level:\w+"', without_first_level) and result_total(without_first_level) == 30
     assert 'class="facet-item is-excluded"' in without_first_level
+
+
+def facet_counts(page: str) -> dict[str, dict[str | None, int]]:
+    """Facet group -> value -> count, as the sidebar shows them ((none) as None)."""
+    out: dict[str, dict[str | None, int]] = {}
+    for group, body in re.findall(r'data-facet-group="(\w+)">(.*?)</details>\s*(?=<details class="facet"|'
+                                  r'<p class="hint|</aside>)', page, re.S):
+        items = re.findall(r'<(?:bdi class="facet-value"|span class="facet-value faint")>(.*?)</(?:bdi|span)>\s*'
+                           r'<span class="facet-count">([\d,]+)</span>', body)
+        out[group] = {None if v == "(none)" else html.unescape(v): int(n.replace(",", "")) for v, n in items}
+    return out
+
+
+API_FIELD = {"level": "level", "type": "type", "service": "service", "environment": "environment",
+             "device_type": "device_type"}
+
+
+@pytest.mark.parametrize("text", ["", "level:error", "level:error,warn service:api", "service:web env:prod -type:crash",
+                                  "type:crash,navigation level:info -service:api", "env:staging device:mobile",
+                                  "payment", "level:error payment -service:web", "user:u1 level:warn,error"])
+def test_facets_count_each_field_without_its_own_requirement(clocked: Account, text: str) -> None:
+    """Each field's counts are /facets' for the query without that field's requirement (so a chosen
+    value's alternatives stay listed) and with every other filter; text and id queries, counted from
+    their newest matches, are /facets' own counts."""
+    ingest(clocked, [{**e, "device_type": ("mobile", "desktop", None)[i % 3]} for i, e in enumerate(corpus())])
+    page = get_page(clocked.client, path(clocked, f"/logs?range=24h&q={text}")).text
+    shown = facet_counts(page)
+    view_params = querylang.to_params(querylang.parse(text))
+    rollup_only = querylang.parse(text).rollup_only
+    for field, api_name in API_FIELD.items():
+        params = {k: v for k, v in view_params.items() if k != api_name or not rollup_only}
+        params.update({"from": str(NOW - 86_400_000), "to": str(NOW)})
+        api = clocked.client.get(f"{clocked.base}/facets", params=params).json()["facets"][field]
+        want = {f["value"]: f["count"] for f in api}
+        excluded = set(view_params.get("exclude_" + api_name, "").split(",")) - {""}
+        assert shown[field] == {**want, **{v: 0 for v in excluded}}, (text, field)
 
 
 def test_load_more_fragments_walk_every_event_once(clocked: Account) -> None:
@@ -195,6 +254,31 @@ def test_an_event_page_and_its_drawer_fragment(clocked: Account) -> None:
     assert c.get(path(clocked, "/logs/events/01NOSUCHEVENT0000000000000"), headers=HTML).status_code == 404
 
 
+def test_no_results_say_what_was_searched_and_offer_a_wider_search(clocked: Account) -> None:
+    ingest(clocked, [ev(0, timestamp=NOW - 3 * 86_400_000, level="debug", message="old debug line")])
+    page = get_page(clocked.client, path(clocked, "/logs?q=level:debug&range=1h")).text
+    assert 'data-testid="no-results"' in page and "Nothing matches “level:debug” in last hour" in page
+    assert "-type:navigation" in page  # the syntax, taught where nothing matched
+    wider = html.unescape(re.search(r'href="([^"]+)" data-testid="widen"', page).group(1))  # type: ignore[union-attr]
+    assert messages(get_page(clocked.client, wider).text) == ["old debug line"]
+    clear = re.search(r'href="([^"]+)">Clear all filters<', page)
+    assert clear and html.unescape(clear.group(1)) == path(clocked, "/logs?range=1h")
+    seven = get_page(clocked.client, path(clocked, "/logs?q=level:error&range=7d")).text
+    assert 'data-testid="no-results"' in seven and 'data-testid="widen"' not in seven
+
+
+def test_live_and_the_open_event_travel_in_the_url(clocked: Account) -> None:
+    ingest(clocked, corpus())
+    c = clocked.client
+    page = get_page(c, path(clocked, "/logs?q=level:error&range=1h&live=1&event=01SOMEEVENT")).text
+    links = [html.unescape(h) for h in re.findall(r'(?:href|data-exclude-href)="([^"]*/logs\?[^"]*)"', page)]
+    view_links = [h for h in links if "from=" not in h and "cursor=" not in h]
+    assert view_links and all("live=1" in h for h in view_links), [h for h in view_links if "live=1" not in h]
+    assert not any("event=" in h for h in links)  # the drawer is this page's, not the next one's
+    assert all("live=1" not in h for h in hrefs(page, "from="))  # a custom range cannot be live
+    assert "live=1" not in get_page(c, path(clocked, "/logs?q=level:error&range=1h")).text
+
+
 def test_a_project_without_events_teaches_how_to_send_them(clocked: Account) -> None:
     for rest in ("/logs", "/patterns", "/sessions"):
         page = get_page(clocked.client, path(clocked, rest)).text
@@ -203,6 +287,25 @@ def test_a_project_without_events_teaches_how_to_send_them(clocked: Account) -> 
     page = get_page(clocked.client, path(clocked, "/logs?q=level:error")).text
     assert 'data-testid="empty-state"' not in page and 'data-testid="no-results"' in page
     assert 'data-testid="empty-state"' not in get_page(clocked.client, path(clocked, "/logs")).text
+
+
+def test_live_follows_the_search_as_the_search_reads_it(account: Account) -> None:
+    """The explorer's Live parameters select on the tail exactly what the search lists: words and
+    "phrases" by token (case and punctuation aside), not as a substring with its quotes."""
+    page = get_page(account.client, path(account, '/logs?q=level:error%20"failed%20for"%20pay*')).text
+    tail = html.unescape(re.search(r'data-tail="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    params = html.unescape(re.search(r'data-tail-params="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    assert tail == account.base + "/ws/tail"
+    with SSEStream(account.client, account.base + "/tail?" + params) as sse:  # the same filters, over SSE
+        now = int(time.time() * 1000)
+        ingest(account, [ev(0, timestamp=now, level="error", message="payment failed badly for u1"),  # no phrase
+                         ev(0, timestamp=now, level="info", message="payment 3 failed for user u1"),  # not the level
+                         ev(0, timestamp=now, level="error", message="refund failed for user u1"),  # no pay*
+                         ev(0, timestamp=now, level="error", message="Payments: 9 FAILED, for user u1")])
+        frame = sse.next_event()
+    assert json.loads(frame["data"])["message"] == "Payments: 9 FAILED, for user u1"
+    listed = messages(get_page(account.client, path(account, '/logs?q=level:error%20"failed%20for"%20pay*')).text)
+    assert listed == ["Payments: 9 FAILED, for user u1"]
 
 
 # -- lenses ------------------------------------------------------------------------------------
@@ -269,7 +372,7 @@ def test_patterns_with_counts_sparklines_and_a_link_to_their_events(clocked: Acc
                 if "payment {num} failed for user {id}" in html.unescape(r)]
     assert len(payments) == 3 and len(rows) >= 3  # one per (level, type): the payments are errors of 3 types
     row = payments[0]
-    assert 'class="badge badge-new">new<' in row  # first seen within the hour
+    assert 'class="badge badge-new"' in row  # first seen within the hour (nothing before it)
     count = int(re.search(r'<td class="num p-count">(\d+)</td>', row).group(1))  # type: ignore[union-attr]
     assert sorted(int(re.search(r'<td class="num p-count">(\d+)</td>', r).group(1))  # type: ignore[union-attr]
                   for r in payments) == [3, 3, 4]
@@ -279,6 +382,28 @@ def test_patterns_with_counts_sparklines_and_a_link_to_their_events(clocked: Acc
     assert result_total(events) == count and all(m.startswith("payment ") for m in messages(events))
     narrowed = get_page(clocked.client, path(clocked, "/patterns?q=service:web")).text
     assert "payment {num}" not in narrowed  # payments are all api
+
+
+def pattern_rows(page: str) -> dict[str, str]:
+    """Pattern text -> its table row."""
+    out = {}
+    for row in re.findall(r'<tr>\s*<td class="p-cell">.*?</tr>', page, re.S):
+        text = re.search(r'<code class="p-pattern"><bdi>(.*?)</bdi>', row)
+        assert text
+        out[html.unescape(text.group(1))] = row
+    return out
+
+
+@pytest.mark.parametrize("rng", ["15m", "1h", "24h"])
+def test_new_means_first_seen_in_the_last_hour_and_not_in_the_day_before(clocked: Account, rng: str) -> None:
+    old = [ev(0, timestamp=NOW - h * 3_600_000, message=f"disk {h} full on /var", level="warn") for h in (5, 9, 20)]
+    fresh = [ev(0, timestamp=NOW - m * 60_000, message=f"disk {m} full on /var", level="warn") for m in (2, 3)]
+    brand_new = [ev(0, timestamp=NOW - m * 60_000, message=f"cache warmup {m} finished", level="warn") for m in (2, 4)]
+    ingest(clocked, old + fresh + brand_new)
+    rows = pattern_rows(get_page(clocked.client, path(clocked, f"/patterns?range={rng}")).text)
+    assert set(rows) == {"disk {num} full on /var", "cache warmup {num} finished"}
+    assert "badge-new" in rows["cache warmup {num} finished"]
+    assert "badge-new" not in rows["disk {num} full on /var"]  # seen 5 h ago: not new, whatever the range
 
 
 def test_sessions_list_and_a_session_timeline(clocked: Account) -> None:
@@ -325,6 +450,73 @@ def test_log_pages_ship_no_inline_script_or_style_and_little_js_css(clocked: Acc
         assets = set(re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css)\?v=[0-9a-f]+)"', r.text))
         total = sum(len(c.get(a).content) for a in assets)
         assert total < 150 * 1024, (url, total)
+
+
+def served_assets(client: httpx.Client, page_html: str) -> dict[str, int]:
+    """Our JS and CSS a page loads (ES module imports included): URL -> bytes."""
+    todo = set(re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css)\?v=[0-9a-f]+)"', page_html))
+    sizes: dict[str, int] = {}
+    while todo:
+        url = todo.pop()
+        r = client.get(url)
+        assert r.status_code == 200, url
+        sizes[url] = len(r.content)
+        if url.split("?")[0].endswith(".js"):
+            base = url.split("?")[0].rsplit("/", 1)[0]
+            for imported in re.findall(r"""^\s*import\b[^;]*?["'](\.{1,2}/[^"']+)["']""", r.text, re.M):
+                target = f"{base}/{imported.removeprefix('./')}"
+                if target not in sizes:
+                    todo.add(target)
+    return sizes
+
+
+def test_every_page_ships_at_most_150_kb_of_our_js_and_css(make_server: Callable[..., LiveServer]) -> None:
+    """Every GET page of the route table, rendered with data (an event, a session, a kept trace, an
+    alert rule), plus an error page: our own JS + CSS under 150 KB each, counted as served."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from scrywatch.web.routes import all_routes
+    from tests.alerts.live import run_job
+    from tests.traces.support import trace_tree
+
+    clock = FakeClock(NOW)
+    server = make_server(clock=clock, traces={"hold_seconds": 1})
+    account = register(server)
+    ingest(account, corpus())
+    trace_id, spans = trace_tree(start_ms=NOW - 60_000, error=True)
+    with account.keyed() as keyed:
+        assert keyed.post("/api/traces", json={"spans": spans}).status_code == 202
+    clock.advance(seconds=5)
+    run_job(server, "sampling")  # an error trace: kept
+    made = account.client.post(f"{account.base}/alerts", json={
+        "name": "Errors", "condition_field": "level", "condition_value": "error", "threshold": 3, "window_minutes": 5,
+        "webhook_url": "https://hooks.example.com/x"})
+    assert made.status_code == 201, made.text
+    rule = made.json()
+    event_id = re.search(r'data-event-id="([^"]+)"', get_page(account.client, path(account, "/logs")).text)
+    assert event_id
+    params = {"org": account.org, "project": account.project, "event_id": event_id.group(1), "session_id": "s1",
+              "trace_id": trace_id, "rule_id": rule["id"]}
+    app = Starlette(routes=all_routes())
+    pages = {route.name: app.url_path_for(route.name, **{k: v for k, v in params.items()
+                                                         if "{" + k in route.path})
+             for route in all_routes()
+             if isinstance(route, Route) and route.name.startswith("dash.") and "GET" in (route.methods or ())}
+    assert {"dash.logs", "dash.logs.event", "dash.patterns", "dash.sessions", "dash.sessions.timeline",
+            "dash.traces.trace", "dash.alerts.edit", "dash.settings.danger", "dash.login"} <= set(pages)
+    anonymous = server.client()
+    seen: dict[str, int] = {}
+    for name, url in sorted(pages.items()):
+        client = anonymous if name in ("dash.login", "dash.setup") else account.client
+        r = get_page(client, url)
+        assert r.headers["content-type"].startswith("text/html"), name
+        total = sum(served_assets(client, r.text).values())
+        assert 0 < total <= 150 * 1024, (name, url, total)
+        seen[name] = total
+    missing = account.client.get(path(account, "/logs/events/01NOSUCHEVENT0000000000000"), headers=HTML)
+    assert missing.status_code == 404 and 0 < sum(served_assets(account.client, missing.text).values()) <= 150 * 1024
+    assert seen["dash.logs"] > seen["dash.settings.keys"]  # the explorer's own scripts are counted
 
 
 def test_the_histogram_counts_archived_hours_like_the_results(make_server: Callable[..., LiveServer]) -> None:

@@ -304,7 +304,8 @@ def test_pages_ship_no_inline_script_or_style_and_little_js_css(account: Account
         assert not re.search(r"\sstyle=", r.text), "inline style attribute"
         assert not re.search(r"\son[a-z]+=", r.text), "inline event handler"
         assets = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css)\?v=[0-9a-f]+)"', r.text)
-        assert {a.split("?")[0] for a in assets} == {"/static/app.css", "/static/app.js", "/static/theme.js"}
+        assert {a.split("?")[0] for a in assets} == {"/static/app.css", "/static/app.js", "/static/theme.js",
+                                                     "/static/js/palette.js"}  # the Ctrl/Cmd-K palette
         total = 0
         for asset in assets:
             got = account.client.get(asset)

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jinja2.meta
 import pytest
+from jinja2 import nodes
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -182,6 +186,50 @@ def test_level_badges_and_filters() -> None:
     assert templating.filesize(1536) == "1.5 KB"
     assert templating.filesize(10 * 1024 * 1024) == "10 MB"
     assert templating.number(1234567) == "1,234,567"
+
+
+STATIC = Path(templating.__file__).parent / "static"
+ASSET_BUDGET = 150 * 1024  # our own JS + CSS on any one page
+
+
+@cache
+def assets_of(name: str) -> frozenset[str]:
+    """The static files a template references (static_url('...')), with those of every template it
+    extends, includes or imports, and the modules those scripts import."""
+    source = templating.environment.loader.get_source(templating.environment, name)[0]  # type: ignore[union-attr]
+    tree = templating.environment.parse(source)
+    found = {call.args[0].value for call in tree.find_all(nodes.Call)
+             if isinstance(call.node, nodes.Name) and call.node.name == "static_url"
+             and call.args and isinstance(call.args[0], nodes.Const)}
+    dynamic = [call for call in tree.find_all(nodes.Call) if isinstance(call.node, nodes.Name)
+               and call.node.name == "static_url" and not (call.args and isinstance(call.args[0], nodes.Const))]
+    assert not dynamic, f"{name}: static_url with a computed path cannot be budgeted"
+    for other in jinja2.meta.find_referenced_templates(tree):
+        assert other is not None, f"{name}: a computed template name cannot be budgeted"
+        found |= assets_of(other)
+    for asset in list(found):  # ES module imports ride along
+        if asset.endswith(".js"):
+            for imported in re.findall(r"""^\s*import\b[^;]*?["'](\.{1,2}/[^"']+)["']""",
+                                       (STATIC / asset).read_text(), re.M):
+                found.add(str((Path(asset).parent / imported).as_posix()).removeprefix("./"))
+    return frozenset(found)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_no_template_ships_more_than_150_kb_of_our_js_and_css(name: str) -> None:
+    """Every page template (and anything a page includes), with everything it pulls in: layout, header,
+    palette, page scripts. The live test in test_explorer_pages.py checks the pages as served."""
+    assets = {a for a in assets_of(name) if a.endswith((".js", ".css"))}
+    total = sum((STATIC / a).stat().st_size for a in assets)
+    assert total <= ASSET_BUDGET, (name, total, sorted(assets))
+    if name.endswith(".html") and not name.rsplit("/", 1)[-1].startswith("_") and name not in ("base.html",):
+        assert {"app.css", "app.js"} <= assets, name  # a page: the budget above is a whole page's
+
+
+def test_the_asset_walk_sees_layout_and_page_scripts() -> None:
+    explorer = assets_of("logs/explorer.html")
+    assert {"app.css", "app.js", "theme.js", "js/palette.js", "js/explorer.js", "js/live.js"} <= explorer
+    assert "js/palette.js" in assets_of("settings/keys.html")  # every project page has the palette
 
 
 def test_static_urls_carry_a_content_hash() -> None:

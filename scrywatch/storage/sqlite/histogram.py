@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 
-from scrywatch.models.logs import LogQuery
+from scrywatch.models.logs import ROLLUP_FIELDS, LogQuery
 from scrywatch.storage.sqlite import logs_meta, rollups
 from scrywatch.storage.sqlite.db import Database
 
@@ -61,6 +61,22 @@ def level_buckets(conn: sqlite3.Connection, project: int, query: LogQuery, *, bu
     return _minute_buckets(conn, project, query, bucket_ms), True
 
 
+def newest_dimensions(conn: sqlite3.Connection, project: int, query: LogQuery, *, bucket_ms: int,
+                      cap: int) -> tuple[Counter[tuple[object, ...]], bool]:
+    """The newest `cap` matches (the rows /logs lists) by (bucket start, level, type, service, environment,
+    device_type), and whether that is all of them: the histogram and the facets of a text or id query
+    from one read."""
+    rows, exact = logs_meta._newest_matching(conn, project, query,
+                                             f"ts / {bucket_ms} * {bucket_ms}, {', '.join(ROLLUP_FIELDS)}", cap)
+    return Counter(rows), exact
+
+
+def dimension_counts(conn: sqlite3.Connection, project: int, query: LogQuery) -> Counter[tuple[object, ...]]:
+    """Matching events by (level, type, service, environment, device_type), None for a missing value;
+    read from the rollups (the query must be rollup-only: filters on those dimensions and time)."""
+    return rollups.grouped_counts(conn, project, query, ROLLUP_FIELDS)
+
+
 def has_events(conn: sqlite3.Connection, project: int) -> bool:
     """True once the project has any event, hot or archived (decides the onboarding empty state)."""
     row = conn.execute("SELECT EXISTS (SELECT 1 FROM logs WHERE project = ?)"
@@ -77,6 +93,13 @@ class SqliteHistogramStore:
     async def level_buckets(self, project: int, query: LogQuery, *, bucket_ms: int,
                             cap: int) -> tuple[BucketCounts, bool]:
         return await self.db.read(lambda c: level_buckets(c, project, query, bucket_ms=bucket_ms, cap=cap))
+
+    async def newest_dimensions(self, project: int, query: LogQuery, *, bucket_ms: int,
+                                cap: int) -> tuple[Counter[tuple[object, ...]], bool]:
+        return await self.db.read(lambda c: newest_dimensions(c, project, query, bucket_ms=bucket_ms, cap=cap))
+
+    async def dimension_counts(self, project: int, query: LogQuery) -> Counter[tuple[object, ...]]:
+        return await self.db.read(dimension_counts, project, query)
 
     async def has_events(self, project: int) -> bool:
         return await self.db.read(has_events, project)

@@ -15,16 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scrywatch.errors import InvalidInput
-from scrywatch.models.accounts import ProjectAccess
 from scrywatch.models.lenses import LENS_COLORS
 from scrywatch.models.logs import Page
-from scrywatch.models.logs_meta import FacetValue
-from scrywatch.runtime import Runtime
-from scrywatch.services import coldsearch, histogram, lenses, search
+from scrywatch.services import histogram, lenses, search
 from scrywatch.services.logs import FACET_SCAN_CAP
 from scrywatch.web.dashboard import logview, onboarding
 from scrywatch.web.dashboard.frame import Frame, frame_context, load_frame, render_page, signed_in
-from scrywatch.web.dashboard.logview import FACETS, View
 from scrywatch.web.dashboard.viewparts import event_context, facet_groups, histogram_chart, lens_items
 from scrywatch.web.templating import render
 
@@ -37,21 +33,6 @@ def render_fragment(request: Request, template: str, context: dict[str, Any], *,
     """A piece of a page for scripts: no layout, no flash taken, never cached."""
     ctx = {**frame_context(frame), "now_ms": frame.rt.clock.now_ms(), **context}
     return render(request, template, ctx, status=status, headers={"Cache-Control": "no-store"})
-
-
-async def _facets(rt: Runtime, access: ProjectAccess, view: View) -> tuple[dict[str, list[FacetValue]], bool]:
-    """Facet counts; a field the query requires is counted without that requirement (cheap from the
-    rollups), so its other values stay visible and clickable."""
-    query = view.timed
-    counts, exact = await coldsearch.facets(rt, access, query, cap=FACET_SCAN_CAP)
-    if not query.rollup_only:
-        return counts, exact
-    own = [name for name, *_ in FACETS if getattr(query, logview.INCLUDE_ATTR[name])]
-    others = await asyncio.gather(*[coldsearch.facets(rt, access, logview.without_field(query, name),
-                                                      cap=FACET_SCAN_CAP) for name in own])
-    for name, (other, _) in zip(own, others, strict=True):
-        counts[name] = other[name]
-    return counts, exact
 
 
 @signed_in
@@ -75,9 +56,11 @@ async def logs_page(request: Request) -> Response:
     ctx["lenses"] = lens_items(saved, view, base, now_ms=rt.clock.now_ms())
     if view.error is None:
         try:
-            results, (counts, exact), hist = await asyncio.gather(
+            # Facets count a field the query requires without that requirement, so its other values
+            # stay visible and clickable (services.histogram.explorer_counts).
+            results, (hist, counts, exact) = await asyncio.gather(
                 search.search_logs(rt, access, view.timed, Page(limit=PAGE_SIZE, cursor=cursor)),
-                _facets(rt, access, view), histogram.histogram(rt, access, view.timed))
+                histogram.explorer_counts(rt, access, view.timed, facet_cap=FACET_SCAN_CAP))
         except InvalidInput as exc:  # a cursor from elsewhere
             view = dataclasses.replace(view, error=exc, raw_text=view.text)
         else:

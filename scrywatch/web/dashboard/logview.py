@@ -1,6 +1,8 @@
 """The Log Explorer's state as it travels in URLs: filters, search text and time range.
 
-A page URL reads `?q=<search syntax>&range=1h` (or `&from=<ms>&to=<ms>` for a custom range). The
+A page URL reads `?q=<search syntax>&range=1h` (or `&from=<ms>&to=<ms>` for a custom range), plus
+`live=1` while the Live tail is on (relative ranges only) and `event=<id>` while an event's drawer is
+open (scripts read and write both; `event` never travels into other links). The
 /logs API parameters (`level=error&exclude_type=navigation`, as lenses saved through the API hold
 them) are accepted too and merged in; every link the pages build is canonical: the filters written
 in the search syntax, so the search box, the URL and the chips always say the same thing.
@@ -11,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from msgspec.structs import replace
 
@@ -58,6 +61,17 @@ class Chip:
 
 
 @dataclass(frozen=True)
+class EventLinks:
+    """`href(id)`: an event's page (and drawer) URL carrying a view's parameters."""
+
+    prefix: str
+    query: str
+
+    def href(self, event_id: str) -> str:
+        return self.prefix + quote(event_id, safe="") + self.query
+
+
+@dataclass(frozen=True)
 class View:
     """What the Log Explorer shows: a query (without time), a time range, and any input error."""
 
@@ -67,8 +81,9 @@ class View:
     to_ms: int
     error: InvalidInput | None = None
     raw_text: str = ""  # what was typed, kept in the box when it did not parse
+    live: bool = False  # the Live tail is on (never with a custom range)
 
-    @property
+    @cached_property
     def text(self) -> str:
         return self.raw_text if self.error is not None else querylang.format(self.query)
 
@@ -89,7 +104,8 @@ class View:
     def time_params(self) -> dict[str, str]:
         if self.is_custom:
             return {"from": str(self.from_ms), "to": str(self.to_ms)}
-        return {} if self.range == DEFAULT_RANGE else {"range": self.range}
+        live = {"live": "1"} if self.live else {}
+        return live if self.range == DEFAULT_RANGE else {"range": self.range, **live}
 
     def params(self, query: LogQuery | None = None, **changes: str) -> dict[str, str]:
         """Canonical page parameters for this view, with another query or time range if given."""
@@ -101,12 +117,20 @@ class View:
         params = self.params(query, **changes)
         return f"{base}?{urlencode(params)}" if params else base
 
+    def event_links(self, sample_path: str) -> EventLinks:
+        """Links to events that keep this view, from one event's path (`.../events/<id>`): building
+        each row's link from the route table would cost more than the rest of the row."""
+        params = self.params()
+        return EventLinks(sample_path.rsplit("/", 1)[0] + "/", f"?{urlencode(params)}" if params else "")
+
     def clear_href(self, base: str) -> str:
         return self.href(base, LogQuery())
 
     def tail_params(self) -> str:
-        """The live tail's query string: the same filters (no time bounds; the tail is 'from now')."""
-        return urlencode(querylang.to_params(self.query))
+        """The live tail's query string: the same filters (no time bounds; the tail is 'from now'), with
+        the text matched as the search matches it (words and phrases, not a substring)."""
+        params = querylang.to_params(self.query)
+        return urlencode({**params, "match": "fulltext"} if "q" in params else params)
 
     def page_href(self, base: str, cursor: str) -> str:
         """This view's older events, after a cursor (for browsers without scripts)."""
@@ -167,12 +191,6 @@ class View:
         return out
 
 
-def without_field(query: LogQuery, name: str) -> LogQuery:
-    """The query no longer requiring any value of the field (its exclusions stay)."""
-    attr = INCLUDE_ATTR[name]
-    return replace(query, **{attr: () if isinstance(getattr(query, attr), tuple) else None})
-
-
 def _merge(a: LogQuery, b: LogQuery) -> LogQuery:
     """Both queries' filters: lists joined, a's single values first, texts joined."""
     changes: dict[str, Any] = {}
@@ -200,11 +218,12 @@ def read(params: Mapping[str, str], *, now_ms: int) -> View:
         span = RANGES[DEFAULT_RANGE][1]
         return View(query=LogQuery(), range=DEFAULT_RANGE, from_ms=now_ms - span, to_ms=now_ms, error=exc,
                     raw_text=text)
+    live = params.get("live") == "1"
     if range_key != CUSTOM and range_key in RANGES and times.from_ms is None and times.to_ms is None:
-        return View(query=query, range=range_key, from_ms=now_ms - RANGES[range_key][1], to_ms=now_ms)
+        return View(query=query, range=range_key, from_ms=now_ms - RANGES[range_key][1], to_ms=now_ms, live=live)
     if times.from_ms is None and times.to_ms is None:
         span = RANGES[DEFAULT_RANGE][1]
-        return View(query=query, range=DEFAULT_RANGE, from_ms=now_ms - span, to_ms=now_ms)
+        return View(query=query, range=DEFAULT_RANGE, from_ms=now_ms - span, to_ms=now_ms, live=live)
     to_ms = times.to_ms if times.to_ms is not None else now_ms
     from_ms = times.from_ms if times.from_ms is not None else to_ms - RANGES[DEFAULT_RANGE][1]
     return View(query=query, range=CUSTOM, from_ms=from_ms, to_ms=to_ms)

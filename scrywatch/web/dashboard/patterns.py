@@ -1,5 +1,11 @@
 """Patterns: recurring messages of the current filters and range, with counts, a sparkline each,
-first and last seen, a "new" badge, and a link to the matching events in the Log Explorer."""
+first and last seen, a "new" badge, and a link to the matching events in the Log Explorer.
+
+"New" is judged against the time before it, not only against the range shown: a pattern is new when
+it was first seen within the last hour and does not occur in the NEW_LOOKBACK_MS before that hour
+(with the same filters). Otherwise a short range (or a busy project, whose newest sample spans
+minutes) would call every pattern new.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from scrywatch.web.dashboard.frame import load_frame, render_page, signed_in
 PATTERN_LIMIT = 50
 PATTERN_SAMPLE = 5_000
 NEW_WITHIN_MS = 3_600_000  # first seen within the last hour (as /insights/patterns' is_new)
+NEW_LOOKBACK_MS = 24 * 3_600_000  # ... and absent from the day before that hour
 SPARK_W, SPARK_H = 120, 28
 _PLACEHOLDER = re.compile(r"\{(?:str|email|uuid|ip|hex|num|id)\}")
 _WORD = re.compile(r"\w")
@@ -65,12 +72,17 @@ async def patterns_page(request: Request) -> Response:
     if view.error is None:
         found = await histogram.patterns_over_time(rt, frame.access, view.timed, limit=PATTERN_LIMIT,
                                                    sample=PATTERN_SAMPLE)
+        recent = {(r.pattern.pattern, r.pattern.level, r.pattern.type) for r in found.rows
+                  if now - r.pattern.first_seen < NEW_WITHIN_MS}
+        older = await histogram.seen_before(rt, frame.access, view.query, recent, before_ms=now - NEW_WITHIN_MS,
+                                            lookback_ms=NEW_LOOKBACK_MS, sample=PATTERN_SAMPLE)
         items = []
         for row in found.rows:
             points, area = sparkline(row.spark)
             p = row.pattern
+            key = (p.pattern, p.level, p.type)
             items.append(PatternItem(p, view.href(explorer, pattern_query(view.query, p)),
-                                     now - p.first_seen < NEW_WITHIN_MS, points, area, max(row.spark)))
+                                     key in recent and key not in older, points, area, max(row.spark)))
         ctx.update(items=items, sampled=found.sampled, exact=found.exact)
         if not items and view.is_plain and not await histogram.has_events(rt, frame.access):
             ctx.update(await onboarding.context(request, frame))

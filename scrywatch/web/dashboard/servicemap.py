@@ -49,6 +49,9 @@ class MapDrawing:
     node_w: int = NODE_W
     node_h: int = NODE_H
 
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
 
 def health(rate: float) -> str:
     return "bad" if rate >= 0.05 else "warn" if rate >= 0.01 else "ok"
@@ -95,8 +98,10 @@ def _curve(a: Node, b: Node) -> tuple[str, float, float]:
     return d, round(mx, 1), round(my, 1)
 
 
-def layout(services: list[ServiceStats], edges: list[ServiceEdge]) -> MapDrawing:
-    """Positions of every service (those in the stats, then edge ends not in them) and every edge."""
+def layout(services: list[ServiceStats], edges: list[ServiceEdge], *,
+           colors: dict[str, int] | None = None) -> MapDrawing:
+    """Positions of every service (those in the stats, then edge ends not in them) and every edge;
+    `colors`: the project's service colors (by default, in the order of `services`)."""
     stats = {s.service: s for s in services}
     names = [s.service for s in services]
     for e in edges:
@@ -104,6 +109,7 @@ def layout(services: list[ServiceStats], edges: list[ServiceEdge]) -> MapDrawing
             if n not in stats and n not in names:
                 names.append(n)
     busy = {s.service: s.request_count for s in services}
+    palette = {n: i % 10 for i, n in enumerate(names)} | (colors or {})
     depth = layers(names, edges, busy)
     columns: dict[int, list[str]] = {}
     for n in sorted(names, key=lambda n: (-busy.get(n, 0), n)):
@@ -118,7 +124,7 @@ def layout(services: list[ServiceStats], edges: list[ServiceEdge]) -> MapDrawing
             rate = s.error_count / s.request_count if s and s.request_count else 0.0
             label = n if len(n) <= MAX_LABEL_CHARS else n[: MAX_LABEL_CHARS - 1] + "…"
             nodes[n] = Node(name=n, label=label, x=PAD + col * (NODE_W + COL_GAP),
-                            y=PAD + offset + i * (NODE_H + ROW_GAP), color=names.index(n) % 10, stats=s,
+                            y=PAD + offset + i * (NODE_H + ROW_GAP), color=palette[n], stats=s,
                             error_rate=rate, health=health(rate))
     links = []
     for e in sorted(edges, key=lambda e: (-e.count, e.source, e.target)):

@@ -46,6 +46,7 @@ class Waterfall:
     total_ms: float
     ticks: list[float]  # ms at each axis division, TICKS + 1 of them
     legend: list[tuple[str, int]]  # (service, color) in order of appearance
+    axis: list[str]  # the ticks' labels: numbers, the unit only on the last (so that they fit a quarter each)
 
 
 def text_of(value: Any) -> str:
@@ -67,6 +68,20 @@ def _event(raw: dict[str, Any], start_ms: int) -> SpanEvent:
     return SpanEvent(name=str(raw.get("name") or "event"), at_ms=at_ms, attributes=pairs(values))
 
 
+def _number(value: float) -> str:
+    """Three significant digits at most (two decimals at most), without trailing zeros: 0, 2.5, 12.5, 150."""
+    text = f"{value:.{0 if value >= 100 else 1 if value >= 10 else 2}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def axis_labels(ticks: list[float]) -> list[str]:
+    """Labels of the axis ticks in one unit chosen by the total (ms, s or min)."""
+    total = ticks[-1] if ticks else 0.0
+    unit, size = ("ms", 1.0) if total < 1000 else ("s", 1000.0) if total < 600_000 else ("min", 60_000.0)
+    labels = [_number(t / size) for t in ticks]
+    return [*labels[:-1], f"{labels[-1]} {unit}"] if labels else []
+
+
 def colors_for(services: list[str]) -> dict[str, int]:
     """A color per service, distinct for the first COLORS, in the order given."""
     out: dict[str, int] = {}
@@ -76,12 +91,13 @@ def colors_for(services: list[str]) -> dict[str, int]:
     return out
 
 
-def build(detail: TraceDetail, logs: list[LogEvent]) -> Waterfall:
-    """Geometry and printable details for every span of a trace (spans come in waterfall order)."""
+def build(detail: TraceDetail, logs: list[LogEvent], *, colors: dict[str, int] | None = None) -> Waterfall:
+    """Geometry and printable details for every span of a trace (spans come in waterfall order);
+    `colors`: the project's service colors (services missing from it get the next ones)."""
     spans = detail.spans
     total = max([detail.trace.duration_ms, *(s.offset_ms + s.duration_ms for s in spans)]) or 0.0
     scale = AXIS_UNITS / total if total > 0 else 0.0
-    colors = colors_for([s.service for s in spans])
+    colors = colors_for([*(colors or {}), *(s.service for s in spans)])
     parents = {s.parent_span_id for s in spans if s.parent_span_id}
     per_span: dict[str, int] = {}
     for e in logs:
@@ -97,4 +113,6 @@ def build(detail: TraceDetail, logs: list[LogEvent]) -> Waterfall:
                         resource=pairs(s.resource), events=[_event(e, start_ms) for e in s.events],
                         log_count=per_span.get(s.id, 0)))
     ticks = [total * i / TICKS for i in range(TICKS + 1)]
-    return Waterfall(rows=rows, total_ms=total, ticks=ticks, legend=list(colors.items()))
+    seen = dict.fromkeys(s.service for s in spans)  # this trace's services, in order of appearance
+    return Waterfall(rows=rows, total_ms=total, ticks=ticks, legend=[(name, colors[name]) for name in seen],
+                     axis=axis_labels(ticks))

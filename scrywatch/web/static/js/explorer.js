@@ -2,6 +2,7 @@
  * the search form (time range, custom times in the viewer's zone, recent searches), facet Alt-click,
  * "load older" with infinite scroll, the event drawer, local times and keyboard moves (j/k, /).
  * Rows and event details are HTML fragments of the page URLs themselves (header X-SW-Fragment).
+ * The open event is in the URL (`event=<id>`), so a link to the page opens its drawer too.
  */
 const SW = window.SW;
 const FRAGMENT = "X-SW-Fragment";
@@ -65,6 +66,7 @@ SW.on("submit", "form[data-search-form]", (event, form) => {
     }
   } else if (range) {
     params.set("range", range);
+    if (new URLSearchParams(location.search).get("live") === "1") params.set("live", "1");
   }
   const href = form.action + (params.size ? `?${params}` : "");
   remember(form.closest("[data-recent-key]")?.dataset.recentKey || document.querySelector("[data-recent-key]")?.dataset.recentKey, q, href);
@@ -135,9 +137,18 @@ function select(row) {
   row?.classList.add("is-selected");
 }
 
+// The open event in the address bar (replaceState: Back still leaves the page, as before opening).
+function eventInUrl(id) {
+  const url = new URL(location.href);
+  if (id) url.searchParams.set("event", id);
+  else url.searchParams.delete("event");
+  if (url.href !== location.href) history.replaceState(history.state, "", url);
+}
+
 async function openEvent(href, row) {
   if (!drawer) return location.assign(href);
   select(row);
+  eventInUrl(decodeURIComponent(new URL(href, location.href).pathname.split("/").pop()));
   const body = drawer.querySelector("[data-drawer-body]");
   const skeleton = document.createElement("div");
   skeleton.className = "skeleton ev-skeleton";
@@ -160,6 +171,7 @@ SW.on("click", "[data-event-link], tr[data-event-id]", (event, el) => {
   openEvent(link.href, el.closest("[data-event-id]"));
 });
 SW.on("click", "[data-drawer-close]", () => drawer?.close());
+drawer?.addEventListener("close", () => eventInUrl(null));
 drawer?.addEventListener("click", (event) => { if (event.target === drawer) drawer.close(); });
 
 function step(delta) {
@@ -188,8 +200,17 @@ for (const input of document.querySelectorAll("input[type=datetime-local][data-m
 document.querySelectorAll("[data-palette-open]").forEach((b) => { b.hidden = false; });
 watchMore(document);
 const explorer = document.querySelector("[data-mount~=explorer]");
+const linked = new URLSearchParams(location.search).get("event");
+if (linked && drawer) {
+  const row = [...document.querySelectorAll("[data-event-id]")].find((r) => r.dataset.eventId === linked);
+  const href = row?.querySelector("a[data-event-link]")?.href
+    || explorer?.dataset.eventUrl.replace("EVENT_ID", encodeURIComponent(linked));
+  if (href) openEvent(href, row || null);
+}
 if (explorer?.dataset.searchText) {
   const url = new URL(location.href);
   url.searchParams.delete("cursor");
+  url.searchParams.delete("event");
+  url.searchParams.delete("live");
   remember(explorer.dataset.recentKey, explorer.dataset.searchText, url.pathname + url.search);
 }

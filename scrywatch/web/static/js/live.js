@@ -1,6 +1,8 @@
 /* Live tail in the Log Explorer: new events matching the filters stream in at the top over the
  * project's WebSocket. Scrolled down, they wait behind an "N new events" pill; back at the top,
  * they flow in again. Rows are built with textContent only (event text is never parsed as HTML).
+ * Live is part of the view's URL (`live=1`): switching it updates the address bar and the page's
+ * links to other views (facets, chips), so it stays on while filtering and in bookmarks.
  */
 const SW = window.SW;
 const TOP_PX = 120;
@@ -109,9 +111,31 @@ SW.mount("explorer", (root) => {
     });
   }
 
+  const explorerPath = new URL(root.dataset.explorer, location.href).pathname;
+  function mark(href) {
+    const url = new URL(href, location.href);
+    if (url.pathname !== explorerPath || url.searchParams.has("from")) return null;
+    if (on) url.searchParams.set("live", "1");
+    else url.searchParams.delete("live");
+    return url;
+  }
+  function keepInUrls() {
+    const here = mark(location.href);
+    if (here && here.href !== location.href) history.replaceState(history.state, "", here);
+    for (const a of document.querySelectorAll("main a[href], [data-exclude-href]")) {
+      const url = mark(a.getAttribute("href"));
+      if (url) a.setAttribute("href", url.pathname + url.search);
+      if (a.dataset.excludeHref) {
+        const ex = mark(a.dataset.excludeHref);
+        if (ex) a.dataset.excludeHref = ex.pathname + ex.search;
+      }
+    }
+  }
+
   function toggle(value) {
     on = value;
     button.setAttribute("aria-pressed", String(on));
+    keepInUrls();
     if (on) {
       connect();
     } else {
@@ -123,6 +147,7 @@ SW.mount("explorer", (root) => {
   }
 
   button.addEventListener("click", () => toggle(!on));
+  SW.shortcut("l", () => { if (!button.disabled) toggle(!on); });
   pill.addEventListener("click", () => window.scrollTo({ top: 0, behavior: "smooth" }));
   window.addEventListener("scroll", () => { if (atTop() && waiting.length) flush(); }, { passive: true });
   if (new URLSearchParams(location.search).get("live") === "1" && !button.disabled) toggle(true);

@@ -1,11 +1,15 @@
-/* The command palette (Ctrl/Cmd-K): jump to a page, a lens, a service or a recent search.
- * Pages come from the sidebar; lenses and services from the project's API on first open (the
- * session cookie authenticates); recent searches from this browser (explorer.js keeps them).
+/* The command palette (Ctrl/Cmd-K), on every project page: jump to a page, a lens, a service or a
+ * recent search. Pages come from the sidebar; lenses and services from the project's API on first
+ * open (the session cookie authenticates); recent searches from this browser (explorer.js keeps
+ * them). `?` lists the keyboard shortcuts.
  */
 const SW = window.SW;
 const PER_GROUP = 8;
 const KINDS = { Pages: "Page", Lenses: "Lens", Services: "Service", "Recent searches": "Search" };
 const dialog = document.querySelector("[data-palette]");
+const shortcuts = document.querySelector("[data-shortcuts]");
+const MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+if (MAC) document.querySelectorAll("[data-mod-key]").forEach((k) => { k.textContent = "⌘"; });
 
 function valueText(v) {
   return /^[^\s,"\\]+$/.test(v) ? v : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -128,4 +132,13 @@ if (dialog) {
   list.addEventListener("click", (event) => go(shown[Number(event.target.closest("[data-index]")?.dataset.index)]));
   dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
   document.querySelectorAll("[data-palette-open]").forEach((b) => { b.hidden = false; });
+}
+
+if (shortcuts) {
+  SW.shortcut("?", (event) => {
+    if (document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    shortcuts.showModal();
+  });
+  shortcuts.addEventListener("click", (event) => { if (event.target === shortcuts) shortcuts.close(); });
 }

@@ -35,6 +35,7 @@ SW.mount("waterfall", (root) => {
     const depth = Number(row.dataset.depth);
     const button = row.querySelector("[data-wf-toggle]");
     button.setAttribute("aria-expanded", String(open));
+    button.setAttribute("aria-label", button.getAttribute("aria-label").replace(/^(Hide|Show)/, open ? "Hide" : "Show"));
     row.classList.toggle("is-folded", !open);
     let skipBelow = null; // inside a sub-tree that stays folded
     for (let i = rows.indexOf(row) + 1; i < rows.length && Number(rows[i].dataset.depth) > depth; i++) {
