@@ -37,6 +37,51 @@ class TailItem:
         return self._json
 
 
+class Batch(list[TailItem]):
+    """The events of one commit as published; subscribers with the same filter share its result."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, items: Iterable[TailItem]) -> None:
+        super().__init__(items)
+        self.shown: dict[object, Shown] = {}
+
+
+class Shown(list[TailItem]):
+    """The items of a batch that one filter lets through, with their encodings made once for every
+    subscriber using that filter (50 dashboards on one project cost one filter pass, not 50)."""
+
+    __slots__ = ("_ws", "_sse")
+
+    def __init__(self, items: Iterable[TailItem]) -> None:
+        super().__init__(items)
+        self._ws: str | None = None
+        self._sse: bytes | None = None
+
+    def ws_text(self) -> str:
+        """A WebSocket message: the JSON array of the events."""
+        if self._ws is None:
+            self._ws = (b"[" + b",".join(item.json() for item in self) + b"]").decode()
+        return self._ws
+
+    def sse_frames(self) -> bytes:
+        """One SSE frame per event, each with its id."""
+        if self._sse is None:
+            self._sse = b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json()) for item in self)
+        return self._sse
+
+
+def shown_in(batch: list[TailItem], match: Callable[[Any], bool], key: object | None) -> Shown:
+    """The items of batch that match, shared through the batch for filters with the same key."""
+    memo = batch.shown if key is not None and isinstance(batch, Batch) else None
+    if memo is not None and (found := memo.get(key)) is not None:
+        return found
+    shown = Shown(item for item in batch if match(item.event))
+    if memo is not None:
+        memo[key] = shown
+    return shown
+
+
 class Subscription:
     """One subscriber's view of a project's stream."""
 
@@ -116,7 +161,7 @@ class Hub:
         """Number the events, keep them in the ring, hand them to every subscriber. Never blocks."""
         ch = self._channel(project_pk)
         start = ch.last_seq
-        batch = [TailItem(start + i, e) for i, e in enumerate(events, 1)]
+        batch = Batch(TailItem(start + i, e) for i, e in enumerate(events, 1))
         if not batch:
             return
         ch.last_seq = batch[-1].seq
@@ -165,34 +210,35 @@ class Hub:
 Kind = Literal["events", "idle", "gap", "reset"]
 
 
-async def follow(sub: Subscription, match: Callable[[Any], bool], *,
-                 idle_s: float) -> AsyncIterator[tuple[Kind, list[TailItem], int]]:
+async def follow(sub: Subscription, match: Callable[[Any], bool], *, idle_s: float,
+                 key: object | None = None) -> AsyncIterator[tuple[Kind, Shown, int]]:
     """What a tail connection sends, as (kind, items, last_seq):
 
     - ("gap", [], last) first when the requested resume point is lost: the client must re-query;
-    - ("events", items, last) with the matching events of each published batch (one commit);
+    - ("events", items, last) with the matching events of each published batch (one commit),
+      shared with every subscription that passes the same filter `key`;
     - ("idle", [], last) after idle_s without anything to send (heartbeat; `last` lets the client
       advance its resume point past events the filter hid);
     - ("reset", [], last) last, when the subscriber fell behind and was dropped.
     Ends when the subscription is closed.
     """
     if sub.gap:
-        yield "gap", [], sub._hub.last_seq(sub.project_pk)
+        yield "gap", Shown(()), sub._hub.last_seq(sub.project_pk)
     deadline = time.monotonic() + idle_s
     while True:
         batches = await sub.next(timeout=max(0.0, deadline - time.monotonic()))
         for batch in batches:  # one message per commit
-            shown = [item for item in batch if match(item.event)]
+            shown = shown_in(batch, match, key)
             if shown:
                 yield "events", shown, batch[-1].seq
                 deadline = time.monotonic() + idle_s
         if batches:
             continue
         if sub.dropped:
-            yield "reset", [], sub._hub.last_seq(sub.project_pk)
+            yield "reset", Shown(()), sub._hub.last_seq(sub.project_pk)
             return
         if sub.closed:
             return
         if time.monotonic() >= deadline:
-            yield "idle", [], sub._hub.last_seq(sub.project_pk)
+            yield "idle", Shown(()), sub._hub.last_seq(sub.project_pk)
             deadline = time.monotonic() + idle_s

@@ -78,3 +78,32 @@ def test_a_publish_in_the_same_loop_turn_as_the_timeout_is_delivered_not_skipped
         assert kind == "events" and [i.event for i in items] == ["b"] and last == hub.last_seq(1)
 
     asyncio.run(go())
+
+
+def test_subscribers_with_the_same_filter_share_one_pass_and_its_encodings() -> None:
+    calls: list[str] = []
+
+    def even(e: int) -> bool:
+        calls.append("even")
+        return e % 2 == 0
+
+    async def first_events(sub: object, match: object, key: object) -> object:
+        async for kind, items, _ in follow(sub, match, idle_s=5, key=key):  # type: ignore[arg-type]
+            assert kind == "events"
+            return items
+        raise AssertionError("no events")
+
+    async def go() -> None:
+        hub = Hub(ring_size=100, subscriber_queue=100)
+        subs = [hub.subscribe(1) for _ in range(3)]
+        hub.publish(1, [1, 2, 3, 4])
+        a = await first_events(subs[0], even, "even")
+        b = await first_events(subs[1], even, "even")
+        c = await first_events(subs[2], lambda e: e > 2, "big")
+        assert [i.event for i in a] == [2, 4] and [i.event for i in c] == [3, 4]
+        assert a is b and a is not c
+        assert calls == ["even"] * 4  # one pass over the batch for both "even" subscribers
+        assert a.ws_text() == "[2,4]" and a.ws_text() is b.ws_text()
+        assert a.sse_frames() == b"id: %d\ndata: 2\n\nid: %d\ndata: 4\n\n" % (a[0].seq, a[1].seq)
+
+    asyncio.run(go())

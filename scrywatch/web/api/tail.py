@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import msgspec
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -26,11 +27,13 @@ WS_TRY_AGAIN_LATER = 1013
 WS_POLICY_VIOLATION = 1008
 
 
-def _filter(params: Mapping[str, str]) -> Callable[[Any], bool]:
-    """The tail filters (level, type, service, environment, q as a case-insensitive substring, ...).
-    `match=fulltext` reads `q` as /logs does (words, "phrases", prefix*): the Log Explorer's Live."""
+def _filter(params: Mapping[str, str]) -> tuple[Callable[[Any], bool], bytes]:
+    """The tail filters (level, type, service, environment, q as a case-insensitive substring, ...)
+    and a key that is equal for equal filters. `match=fulltext` reads `q` as /logs does (words,
+    "phrases", prefix*): the Log Explorer's Live."""
     text = "fulltext" if params.get("match") == "fulltext" else "substring"
-    return compile_filter(search.parse_query(params), text=text)
+    query = search.parse_query(params)
+    return compile_filter(query, text=text), text.encode() + msgspec.json.encode(query)
 
 
 async def _deny(ws: WebSocket, exc: ScryError) -> None:
@@ -79,7 +82,7 @@ async def ws_tail(ws: WebSocket) -> None:
     rt = runtime(ws)
     try:
         access = await project(ws, Scope.READ, allow_query_token=True)
-        match = _filter(ws.query_params)
+        match, key = _filter(ws.query_params)
     except ScryError as exc:
         await _deny(ws, exc)
         return
@@ -90,13 +93,12 @@ async def ws_tail(ws: WebSocket) -> None:
     try:
         await ws.accept()
         watcher = asyncio.get_running_loop().create_task(_close_when_gone(ws, sub))
-        async for kind, items, _last in tail.follow(sub, match, idle_s=idle_s):
+        async for kind, items, _last in tail.follow(sub, match, idle_s=idle_s, key=key):
             if await still.lost():
                 await ws.close(code=WS_POLICY_VIOLATION, reason="access revoked")
                 break
             if kind == "events":
-                text = (b"[" + b",".join(item.json() for item in items) + b"]").decode()
-                await ws.send({"type": "websocket.send", "text": text})
+                await ws.send({"type": "websocket.send", "text": items.ws_text()})
             elif kind == "reset":
                 await ws.send_text(RESET_MESSAGE)
                 await ws.close(code=WS_TRY_AGAIN_LATER, reason="reset")
@@ -118,7 +120,7 @@ def _last_event_id(request: Request) -> int | None:
         raise InvalidInput("must be an id this stream sent", field="Last-Event-ID") from None
 
 
-async def _sse(hub: tail.Hub, project_pk: int, after: int | None, match: Callable[[Any], bool],
+async def _sse(hub: tail.Hub, project_pk: int, after: int | None, match: Callable[[Any], bool], key: bytes,
                still: _Access) -> AsyncIterator[bytes]:
     """The frames of one stream. Every frame carries an id: the client's resume point, which only
     moves past events that were sent (or that its filter hid)."""
@@ -126,13 +128,13 @@ async def _sse(hub: tail.Hub, project_pk: int, after: int | None, match: Callabl
     sent = after if after is not None and not sub.gap else hub.last_seq(project_pk)
     try:
         yield b": scrywatch live tail\nid: %d\nretry: 1000\n\n" % sent
-        async for kind, items, last in tail.follow(sub, match, idle_s=still.every_s):
+        async for kind, items, last in tail.follow(sub, match, idle_s=still.every_s, key=key):
             if await still.lost():
                 yield b": access revoked\nid: %d\n\n" % sent
                 return
             if kind == "events":
                 sent = items[-1].seq
-                yield b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json()) for item in items)
+                yield items.sse_frames()
             elif kind == "idle":
                 # The id moves the client's resume point past events its filter hid.
                 sent = last
@@ -150,7 +152,7 @@ async def _sse(hub: tail.Hub, project_pk: int, after: int | None, match: Callabl
 async def sse_tail(request: Request) -> Response:
     rt = runtime(request)
     access = await project(request, Scope.READ, allow_query_token=True)
-    match = _filter(request.query_params)
+    match, key = _filter(request.query_params)
     still = _Access(request, rt.config.tail.heartbeat_seconds)
-    body = _sse(rt.hub, access.project.pk, _last_event_id(request), match, still)
+    body = _sse(rt.hub, access.project.pk, _last_event_id(request), match, key, still)
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
