@@ -41,7 +41,7 @@ WRITER_PRAGMAS = (
 )
 READER_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
-    "PRAGMA cache_size=-16384",
+    "PRAGMA cache_size=-8192",  # 8 MiB per reader: three of them must fit the 250 MB RSS budget
     "PRAGMA temp_store=MEMORY",
     "PRAGMA query_only=1",
 )
