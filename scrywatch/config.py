@@ -47,7 +47,7 @@ class IngestConfig(_Section):
     max_message_bytes: int = 32 * 1024
     max_metadata_bytes: int = 64 * 1024
     # Events waiting for the writer; beyond this, ingest answers 503 with Retry-After.
-    queue_max_events: int = 50_000
+    queue_max_events: int = 20_000  # ~2 s of writes here; each queued event holds ~1 KB (RSS budget)
 
 
 class StorageConfig(_Section):
