@@ -57,3 +57,41 @@ def test_grouped_counts_equal_a_plain_count(conn: sqlite3.Connection, lo: int, s
     rows = conn.execute("SELECT level, service, count(*) FROM logs WHERE project = 1 AND ts BETWEEN ? AND ?"
                         + level_sql + " GROUP BY 1, 2", (query.from_ms, query.to_ms, *sorted(levels))).fetchall()
     assert got == Counter({(level, service): n for level, service, n in rows})
+
+
+def test_cached_closed_hours_follow_late_events_and_deletes_from_any_connection(tmp_path: Path) -> None:
+    """Hours closed long ago are served from the connection's cache; a late event or a delete made
+    through another connection (another process would do the same) bumps the epoch and is seen."""
+    from scrywatch.storage.sqlite.logs import delete_where, index_new_rows
+
+    path = tmp_path / "c.db"
+    reader, writer = connect(path), connect(path)
+    try:
+        migrate(writer)
+        writer.execute("BEGIN")
+        insert_events(writer, 1, [_event(T0 + i * 60_000, i) for i in range(120)], T0)  # two closed hours
+        writer.execute("COMMIT")
+        query = LogQuery(from_ms=T0, to_ms=T0 + 2 * 3_600_000 - 1)
+
+        def levels() -> Counter[tuple[object, ...]]:
+            return grouped_counts(reader, 1, query, ("level",))
+
+        assert sum(levels().values()) == 120
+        epoch = reader.execute("SELECT n FROM log_rollup_epoch").fetchone()[0]
+        assert len(reader.rollup_cache._entries) == 1  # the two hours came from one cached read
+        assert sum(levels().values()) == 120
+
+        writer.execute("BEGIN")
+        insert_events(writer, 1, [_event(T0 + 5, 3)], T0)  # a late event in the first hour
+        index_new_rows(writer)
+        writer.execute("COMMIT")
+        assert reader.execute("SELECT n FROM log_rollup_epoch").fetchone()[0] == epoch + 1
+        assert levels()[("error",)] == 31
+
+        writer.execute("BEGIN")
+        delete_where(writer, 1, ["l.project = ?", "l.level = ?"], [1, "error"])
+        writer.execute("COMMIT")
+        assert ("error",) not in levels() and sum(levels().values()) == 90
+    finally:
+        reader.close()
+        writer.close()

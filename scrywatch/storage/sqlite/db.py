@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
 from scrywatch.storage.sqlite.metacodec import MetaCodec, install
+from scrywatch.storage.sqlite.rollups import HourCache
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +49,20 @@ READER_PRAGMAS = (
 
 
 class Connection(sqlite3.Connection):
-    """A connection that knows its file's metadata dictionaries (see metacodec)."""
+    """A connection that knows its file's metadata dictionaries (see metacodec) and shares the
+    closed-hours rollup cache of its Database."""
 
     codec: MetaCodec
+    rollup_cache: HourCache
 
 
-def connect(path: Path, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS, codec: MetaCodec | None = None) -> Connection:
+def connect(path: Path, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS, codec: MetaCodec | None = None,
+            rollup_cache: HourCache | None = None) -> Connection:
     """Open a connection in autocommit mode (we issue BEGIN/COMMIT ourselves)."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, factory=Connection)
     for pragma in pragmas:
         conn.execute(pragma)
+    conn.rollup_cache = rollup_cache if rollup_cache is not None else HourCache()
     conn.codec = codec if codec is not None else MetaCodec(path)
     conn.codec.load(conn)
     install(conn, conn.codec)
@@ -106,6 +111,7 @@ class Database:
     ) -> None:
         self.path = path
         self.codec = MetaCodec(path)  # shared by the writer and the readers of this file
+        self.rollup_cache = HourCache()
         self._readers = readers
         self._batch_events = batch_events
         self.queue_max_events = queue_max_events
@@ -284,7 +290,7 @@ class Database:
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, pragmas=READER_PRAGMAS, codec=self.codec)
+            conn = connect(self.path, pragmas=READER_PRAGMAS, codec=self.codec, rollup_cache=self.rollup_cache)
             self._local.conn = conn
             with self._reader_lock:
                 self._reader_conns.append(conn)

@@ -113,6 +113,9 @@ def index_new_rows(conn: sqlite3.Connection) -> None:
     if top > last:
         index_rows(conn, last)
         conn.execute("UPDATE logs_index_state SET last_id = ?", (top,))
+        oldest = conn.execute("SELECT min(ts) FROM logs WHERE id > ?", (last,)).fetchone()[0]
+        if oldest is not None and oldest < rollups.closed_before_now():
+            rollups.bump_epoch(conn)  # late events changed a closed hour's counts
 
 
 def _base_id(conn: sqlite3.Connection) -> int:
@@ -173,6 +176,7 @@ def delete_where(conn: sqlite3.Connection, project: int, terms: list[str], param
 
 def _delete_project_rows(conn: sqlite3.Connection, project: int) -> None:
     index_new_rows(conn)
+    rollups.bump_epoch(conn)
     conn.execute("INSERT INTO logs_fts(logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
                  "WHERE project = ?", (project,))
     conn.execute("DELETE FROM logs WHERE project = ?", (project,))

@@ -17,6 +17,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0005_alerts", alerts.DDL),
     ("0006_insights", insights.DDL),
     ("0007_compact_logs", logs.COMPACT_DDL),
+    ("0008_rollup_epoch", logs.EPOCH_DDL),
 ]
 
 

@@ -9,7 +9,9 @@ dimensions (LogQuery.rollup_only).
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
+import threading
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -20,6 +22,48 @@ from scrywatch.storage.sqlite.logsql import where
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
 _FAR = 1 << 62
+
+
+class HourCache:
+    """Results of rollup reads over closed hours, keyed by the database's rollup epoch.
+
+    The hourly GROUP BY over five dimensions is most of a 24 h /facets or /stats, and hours that
+    closed more than an hour ago rarely change: only late events and deletes touch them, and those
+    bump `log_rollup_epoch` in the same transaction (any process), which retires every entry."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._entries: OrderedDict[tuple[object, ...], list[tuple[object, ...]]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> list[tuple[object, ...]] | None:
+        with self._lock:
+            rows = self._entries.get(key)
+            if rows is not None:
+                self._entries.move_to_end(key)
+            return rows
+
+    def put(self, key: tuple[object, ...], rows: list[tuple[object, ...]]) -> None:
+        with self._lock:
+            self._entries[key] = rows
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def bump_epoch(conn: sqlite3.Connection) -> None:
+    """Closed hours changed (late events, deletes): retire cached results in every process."""
+    conn.execute("UPDATE log_rollup_epoch SET n = n + 1")
+
+
+def closed_before_now() -> int:
+    """Start of the current hour by the wall clock: events before it land in a closed hour."""
+    return _floor(int(time.time() * 1000), HOUR_MS)
+
+
+def settled_before(now_ms: int) -> int:
+    """Hours ending before this have been closed for at least an hour: no transaction that started
+    while they were open can still commit into them unnoticed."""
+    return _floor(now_ms, HOUR_MS) - HOUR_MS
 
 
 def _floor(v: int, unit: int) -> int:
@@ -112,7 +156,28 @@ def grouped_counts(conn: sqlite3.Connection, project: int, query: LogQuery, grou
             if n:
                 totals[tuple(_null(v) for v in key)] += sign * n  # type: ignore[operator]
 
+    cache: HourCache | None = getattr(conn, "rollup_cache", None)
+    settled = settled_before(int(time.time() * 1000))
+
+    def hours(lo: int, hi: int) -> list[tuple[object, ...]]:
+        if cache is None or lo >= settled:
+            return rolled("hour", lo, hi)
+        rows = []
+        if hi >= settled:  # the recent, unsettled hours are read every time
+            rows = rolled("hour", settled, hi)
+            hi = settled - 1
+        epoch = conn.execute("SELECT n FROM log_rollup_epoch").fetchone()[0]  # same snapshot as the rows
+        key = (epoch, project, lo, hi, tuple(group), tuple(r_terms), tuple(r_params), bucket_ms)
+        cached = cache.get(key)
+        if cached is None:
+            cached = rolled("hour", lo, hi)
+            cache.put(key, cached)
+        return rows + cached
+
     for kind, lo, hi in segments(query.from_ms, query.to_ms):
+        if kind == "hour":
+            add(hours(lo, hi))
+            continue
         if kind != "raw":
             add(rolled(kind, lo, hi))
             continue
@@ -177,6 +242,8 @@ def add_counts(conn: sqlite3.Connection, project: int,
         minutes[(ts // MINUTE_MS, *dims)] += 1
     conn.executemany(UPSERT_HOURLY, [(project, *k, sign * n) for k, n in hours.items()])
     conn.executemany(UPSERT_MINUTE, [(project, *k, sign * n) for k, n in minutes.items()])
+    if hours and min(k[0] for k in hours) * HOUR_MS < closed_before_now():
+        bump_epoch(conn)
     if sign < 0:
         conn.execute("DELETE FROM log_counts_hourly WHERE project = ? AND n <= 0", (project,))
         conn.execute("DELETE FROM log_counts_minute WHERE project = ? AND n <= 0", (project,))

@@ -97,3 +97,10 @@ CREATE VIRTUAL TABLE logs_fts USING fts5(
 INSERT INTO logs_fts(logs_fts) VALUES ('rebuild');
 UPDATE logs_index_state SET last_id = max(last_id, (SELECT coalesce(max(id), 0) FROM logs));
 """
+
+# 0008: a counter bumped by every transaction that changes a closed hour's counts (late events,
+# deletes), so readers in any process can cache results over closed hours (rollups.HourCache).
+EPOCH_DDL = """
+CREATE TABLE log_rollup_epoch (n INTEGER NOT NULL) STRICT;
+INSERT INTO log_rollup_epoch(n) VALUES (0);
+"""
