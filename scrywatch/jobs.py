@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrywatch.config import Config
+from scrywatch.filelocks import lock_path
 from scrywatch.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -71,9 +72,7 @@ class JobBusy(Exception):
 @contextlib.contextmanager
 def job_lock(config: Config, name: str, *, wait: bool) -> Iterator[None]:
     """An exclusive lock on this job across processes sharing the data directory."""
-    lock_dir = config.data_path / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path(config, name), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

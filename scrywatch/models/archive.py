@@ -35,3 +35,11 @@ class ArchivedHour(Record, frozen=True):
     hour_ms: int
     segments: int
     bytes: int
+
+
+class SegmentTarget(Record, frozen=True):
+    """Where a project's segments go: archive/<org_slug>/<project_slug>/, marked with project_id."""
+
+    project_id: str
+    org_slug: str
+    project_slug: str

@@ -265,6 +265,28 @@ async def counts(rt: Runtime, t: Target, query: LogQuery, boundary_ms: int, *, w
     return found, exact
 
 
+async def bucket_counts(rt: Runtime, t: Target, query: LogQuery, boundary_ms: int, bucket_ms: int, *,
+                        cap: int) -> tuple[Counter[tuple[int, DimsKey]], bool]:
+    """Matches below the boundary per time bucket (keyed by bucket start) and dimensions; exact?
+    Rollup-only queries are exact; others stop after `cap` matches, newest buckets first."""
+    assert query.from_ms is not None and query.to_ms is not None
+    lo, hi = query.from_ms, min(query.to_ms, boundary_ms - 1)
+    out: Counter[tuple[int, DimsKey]] = Counter()
+    start = hi // bucket_ms * bucket_ms
+    left = cap
+    while start + bucket_ms > lo:
+        part = msgspec.structs.replace(query, from_ms=max(lo, start), to_ms=min(hi, start + bucket_ms - 1))
+        found, exact = await counts(rt, t, part, boundary_ms, with_hot=True, cap=None if query.rollup_only else left)
+        for key, n in found.items():
+            out[(start, key)] += n
+        if not query.rollup_only:
+            left -= sum(found.values())
+            if not exact or left <= 0:
+                return out, False
+        start -= bucket_ms
+    return out, True
+
+
 async def facets(rt: Runtime, access: ProjectAccess, query: LogQuery, *,
                  cap: int) -> tuple[dict[str, list[FacetValue]], bool]:
     """/facets counts: the hot store's, plus the cold side's when `from` reaches below the boundary."""

@@ -76,29 +76,6 @@ def _bars(counts: Counter[tuple[int, str]], from_ms: int, to_ms: int, bucket_ms:
     return bars
 
 
-async def _cold(rt: Runtime, access: ProjectAccess, query: LogQuery, boundary_ms: int, bucket_ms: int,
-                cap: int) -> tuple[Counter[tuple[int, str]], bool]:
-    """Buckets below the boundary, newest first, from the archive (and rows not archived yet)."""
-    assert query.from_ms is not None and query.to_ms is not None
-    t = coldsearch.target(rt, access)
-    lo, hi = query.from_ms, min(query.to_ms, boundary_ms - 1)
-    out: Counter[tuple[int, str]] = Counter()
-    start = hi // bucket_ms * bucket_ms
-    left = cap
-    while start + bucket_ms > lo:
-        part = replace(query, from_ms=max(lo, start), to_ms=min(hi, start + bucket_ms - 1))
-        found, exact = await coldsearch.counts(rt, t, part, boundary_ms, with_hot=True,
-                                               cap=None if query.rollup_only else left)
-        for key, n in found.items():
-            out[(start, str(key[0]))] += n
-        if not query.rollup_only:
-            left -= sum(found.values())
-            if not exact or left <= 0:
-                return out, False
-        start -= bucket_ms
-    return out, True
-
-
 async def histogram(rt: Runtime, access: ProjectAccess, query: LogQuery) -> Histogram:
     """Events matching the query per time bucket and level over [from, to] (both required)."""
     assert query.from_ms is not None and query.to_ms is not None
@@ -113,8 +90,10 @@ async def histogram(rt: Runtime, access: ProjectAccess, query: LogQuery) -> Hist
         counts.update(hot)
     if lo < boundary and exact:
         left = SCAN_CAP - sum(counts.values())
-        cold, cold_exact = await _cold(rt, access, query, boundary, bucket, left) if left > 0 else (Counter(), False)
-        counts.update(cold)
+        cold, cold_exact = (await coldsearch.bucket_counts(rt, coldsearch.target(rt, access), query, boundary,
+                                                           bucket, cap=left) if left > 0 else (Counter(), False))
+        for (start, dims), n in cold.items():
+            counts[(start, str(dims[0]))] += n
         exact = exact and cold_exact
     return _histogram(counts, lo, hi, bucket, exact)
 

@@ -11,6 +11,7 @@ from scrywatch.errors import Forbidden, InvalidInput, PayloadTooLarge
 from scrywatch.models.accounts import KeyIdentity, Principal
 from scrywatch.models.logs import BatchIn, IngestError, IngestResult, NewEvent
 from scrywatch.runtime import Runtime
+from scrywatch.services import coldlane
 from scrywatch.services.events import FieldProblem, normalize
 from scrywatch.services.useragent import device_type
 
@@ -84,7 +85,7 @@ async def ingest_raw(rt: Runtime, project_pk: int, raw_events: list[msgspec.Raw]
         raise InvalidInput("no valid events in the batch",
                            details=[{"field": f"events[{e.index}].{e.field}", "message": e.message}
                                     for e in errors[:100]])
-    stored, duplicates = await rt.store.logs.add(project_pk, good, now)
+    stored, duplicates = await coldlane.store(rt, project_pk, good, now)
     if rt.hub is not None and stored:
         rt.hub.publish(project_pk, stored)
     return IngestResult(status=202, inserted=len(stored), duplicates=duplicates, rejected=len(errors), errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 
 import msgspec
@@ -10,14 +11,15 @@ import msgspec
 from scrywatch.errors import Forbidden, InvalidInput
 from scrywatch.models.accounts import ProjectAccess
 from scrywatch.models.logs import DEFAULT_PAGE, MAX_PAGE
-from scrywatch.models.logs_meta import Facets, PatternList, SessionList, Stats
+from scrywatch.models.logs_meta import Facets, PatternList, SessionList, StatRow, Stats
 from scrywatch.runtime import Runtime
 from scrywatch.services import coldsearch
 from scrywatch.services.accounts import KEY_SCOPES, require_role
 from scrywatch.services.patterns import group_patterns
 from scrywatch.services.search import parse_query
 
-DAY_MS = 24 * 3_600_000
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 # Queries with text or id filters are counted over at most this many newest matches.
 FACET_SCAN_CAP = 10_000
 DEFAULT_PATTERN_SAMPLE = 5_000
@@ -71,7 +73,21 @@ async def stats(rt: Runtime, access: ProjectAccess, params: Mapping[str, str]) -
     if from_ms > to_ms:
         raise InvalidInput("must not be after `to`", field="from")
     query = msgspec.structs.replace(query, from_ms=from_ms, to_ms=to_ms)
-    rows, exact = await rt.store.logs_meta.stats(access.project.pk, query, cap=FACET_SCAN_CAP)
+    boundary = (await rt.store.archive.state()).boundary_ms
+    rows: list[StatRow] = []
+    exact = True
+    if to_ms >= boundary:  # the hot store's rollups (the boundary is on an hour, like the buckets)
+        rows, exact = await rt.store.logs_meta.stats(access.project.pk, msgspec.structs.replace(
+            query, from_ms=max(from_ms, boundary)), cap=FACET_SCAN_CAP)
+    if from_ms < boundary and exact:  # hours below it from the archive (issue 5)
+        left = FACET_SCAN_CAP - sum(r.count for r in rows)
+        cold, exact = await coldsearch.bucket_counts(rt, coldsearch.target(rt, access), query, boundary, HOUR_MS,
+                                                     cap=left)
+        per: Counter[tuple[int, str, str]] = Counter()
+        for (hour, dims), n in cold.items():
+            per[(hour, dims[0], dims[1])] += n
+        rows += [StatRow(level=level, type=type_, count=n, hour=hour) for (hour, level, type_), n in per.items()]
+        rows.sort(key=lambda r: (r.hour, r.level, r.type))  # the hot store's order
     return Stats(stats=rows, from_ms=from_ms, to_ms=to_ms, exact=exact)
 
 

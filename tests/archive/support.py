@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from scrywatch import jobs
+from scrywatch.clock import FakeClock
 from scrywatch.runtime import build_runtime
 from tests.support import Account, LiveServer
 
@@ -33,6 +34,19 @@ def ingest(account: Account, events: list[dict[str, Any]]) -> None:
             r = client.post("/api/ingest", json={"events": events[start:start + 1000]})
             assert r.status_code == 202, r.text
             assert r.json()["inserted"] == len(events[start:start + 1000]), r.text
+
+
+def ingest_as_they_happen(account: Account, clock: FakeClock, events: list[dict[str, Any]]) -> None:
+    """Ingest each hour's events at the end of that hour, while they are inside the hot window
+    (older events would go straight to the archive), then put the clock back."""
+    now = clock.now_ms()
+    by_hour: dict[int, list[dict[str, Any]]] = {}
+    for e in events:
+        by_hour.setdefault(int(e["timestamp"]) // HOUR, []).append(e)
+    for hour in sorted(by_hour):
+        clock.set((hour + 1) * HOUR - 1)
+        ingest(account, by_hour[hour])
+    clock.set(now)
 
 
 def day_and_hour(ms: int) -> dict[str, str]:

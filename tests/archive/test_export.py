@@ -7,7 +7,7 @@ import tracemalloc
 from collections.abc import Callable
 
 from scrywatch.clock import FakeClock
-from tests.archive.support import DAY0, HOUR, ingest, run_job
+from tests.archive.support import DAY0, HOUR, ingest_as_they_happen, run_job
 from tests.support import LiveServer, register
 
 EVENTS = 24_000
@@ -15,10 +15,11 @@ TEXT = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod te
 
 
 def test_export_streams_in_bounded_memory(make_server: Callable[..., LiveServer]) -> None:
-    server = make_server(clock=FakeClock(DAY0 + 10 * HOUR), storage={"hot_hours": 3})
+    clock = FakeClock(DAY0 + 10 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 3})
     account = register(server)
-    ingest(account, [{"id": f"e{i}", "timestamp": DAY0 + i * (10 * HOUR // EVENTS), "level": "info",
-                      "message": f"{i} {TEXT}"} for i in range(EVENTS)])
+    ingest_as_they_happen(account, clock, [{"id": f"e{i}", "timestamp": DAY0 + i * (10 * HOUR // EVENTS),
+                                            "level": "info", "message": f"{i} {TEXT}"} for i in range(EVENTS)])
     run_job(server, "archive")
     assert run_job(server, "retention")["hot_deleted"] == EVENTS * 7 // 10  # 7 of the 10 hours: archive only
     sent = lines = 0

@@ -19,10 +19,12 @@ MINUTE = 60_000
 
 def test_queries_skip_segments_their_index_rules_out(make_server: Callable[..., LiveServer],
                                                      tmp_path: Path) -> None:
-    server = make_server(clock=FakeClock(H + 2 * HOUR), storage={"hot_hours": 1})
+    clock = FakeClock(H + HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 1})
     account = register(server)
     ingest(account, [{"id": f"e{i}", "timestamp": H + 10 * MINUTE + i * 1000, "level": "info", "service": "api",
                       "message": f"real {i}"} for i in range(100)])
+    clock.set(H + 2 * HOUR)
     run_job(server, "archive")
     assert run_job(server, "retention")["hot_deleted"] == 100
     real = archive.segment_path(server.config.archive_path, account.org, account.project, H, 0)

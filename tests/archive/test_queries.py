@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scrywatch.clock import FakeClock
-from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, read_all, run_job
+from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, ingest_as_they_happen, read_all, run_job
 from tests.support import Account, LiveServer, register
 
 H = DAY0 + 5 * HOUR  # the hour under test
@@ -50,10 +50,12 @@ def hot_and_cold(make_server: Callable[..., LiveServer]) -> tuple[Account, Accou
     random.Random(11).shuffle(events)
     accounts = []
     for retention in (False, True):
-        server = make_server(clock=FakeClock(H + 2 * HOUR), storage={"hot_hours": 1})
+        clock = FakeClock(H + HOUR)  # the events arrive while they are hot
+        server = make_server(clock=clock, storage={"hot_hours": 1})
         account = register(server)
         ingest(account, events[:150])
         ingest(account, events[150:])
+        clock.set(H + 2 * HOUR)
         run_job(server, "archive")
         if retention:
             assert run_job(server, "retention")["hot_deleted"] == 400
@@ -144,7 +146,7 @@ def test_logs_across_the_boundary_with_cursors_and_offsets(make_server: Callable
     account = register(server)
     events = [{"id": f"e{i}", "timestamp": DAY0 + i * 60_000 + 17, "level": LEVELS[i % 4], "message": f"m {i}"}
               for i in range(10 * 60)]  # one a minute for ten hours
-    ingest(account, events)
+    ingest_as_they_happen(account, clock, events)
     run_job(server, "archive")
     retention = run_job(server, "retention")
     assert retention["boundary"] == DAY0 + 7 * HOUR and retention["hot_deleted"] == 7 * 60

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from scrywatch.clock import FakeClock
-from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, run_job
+from tests.archive.support import DAY0, HOUR, day_and_hour, ingest, ingest_as_they_happen, run_job
 from tests.support import Account, LiveServer, login, register
 
 
@@ -31,9 +31,11 @@ def archived(account: Account, hour_ms: int) -> int:
 
 
 def test_hot_rows_are_deleted_only_once_archived(make_server: Callable[..., LiveServer]) -> None:
-    server = make_server(clock=FakeClock(DAY0 + 30 * HOUR), storage={"hot_hours": 2})
+    clock = FakeClock(DAY0 + HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 2})
     account = register(server)
     ingest(account, events_in(DAY0, 50))
+    clock.set(DAY0 + 30 * HOUR)
     assert run_job(server, "retention")["hot_deleted"] == 0  # not archived yet: stays hot
     assert hot_total(account) == 50
     run_job(server, "archive")
@@ -45,15 +47,15 @@ def test_archive_days_expires_old_hours(make_server: Callable[..., LiveServer]) 
     clock = FakeClock(DAY0 + 2 * HOUR + 10 * 60_000)
     server = make_server(clock=clock, storage={"hot_hours": 1, "archive_days": 2})
     account = register(server)
-    ingest(account, events_in(DAY0, 20) + events_in(DAY0 + HOUR, 20))
+    ingest(account, events_in(DAY0, 20) + events_in(DAY0 + HOUR, 20))  # DAY0's hour straight to the archive
     run_job(server, "archive")
     project_dir = server.data_dir / "archive" / account.org / account.project
     assert len(list(project_dir.glob("*/*.ndjson.zst"))) == 2
     clock.set(DAY0 + 2 * 24 * HOUR + HOUR + 30 * 60_000)  # DAY0's first hour is now past 2 days
-    ingest(account, events_in(DAY0, 5, tag="late"))  # too old to keep: dropped, never archived
+    ingest(account, events_in(DAY0, 5, tag="late"))  # too old to keep: into the archive, expired with its hour
     run_job(server, "archive")
     summary = run_job(server, "retention")
-    assert summary["expired_hours"] == 1 and summary["expired_rows"] == 5
+    assert summary["expired_hours"] == 1 and summary["expired_rows"] == 0
     assert archived(account, DAY0) == 0 and archived(account, DAY0 + HOUR) == 20
     assert [p.name for p in project_dir.glob("*/*.ndjson.zst")] == ["01.ndjson.zst"]
 
@@ -102,9 +104,10 @@ def test_the_archive_of_a_deleted_project_goes_with_it(make_server: Callable[...
 
 
 def test_minute_rollups_are_pruned_past_the_hot_window(make_server: Callable[..., LiveServer]) -> None:
-    server = make_server(clock=FakeClock(DAY0 + 10 * HOUR), storage={"hot_hours": 2})
+    clock = FakeClock(DAY0 + 10 * HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 2})
     account = register(server)
-    ingest(account, [e for h in range(10) for e in events_in(DAY0 + h * HOUR, 5)])
+    ingest_as_they_happen(account, clock, [e for h in range(10) for e in events_in(DAY0 + h * HOUR, 5)])
     run_job(server, "archive")
     summary = run_job(server, "retention")
     assert summary["boundary"] == DAY0 + 8 * HOUR and summary["minute_rollups_pruned"] >= 0
@@ -114,10 +117,11 @@ def test_minute_rollups_are_pruned_past_the_hot_window(make_server: Callable[...
 
 
 def test_archive_days_zero_keeps_the_archive_forever(make_server: Callable[..., LiveServer]) -> None:
-    clock = FakeClock(DAY0 + 2 * HOUR)
+    clock = FakeClock(DAY0 + HOUR)
     server = make_server(clock=clock, storage={"hot_hours": 1, "archive_days": 0})
     account = register(server)
     ingest(account, events_in(DAY0, 20))
+    clock.set(DAY0 + 2 * HOUR)
     run_job(server, "archive")
     clock.set(DAY0 + 3 * 365 * 24 * HOUR)  # three years on
     summary = run_job(server, "retention")

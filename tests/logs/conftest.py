@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Account
+from tests.support import Account, LiveServer
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, an hour boundary
 HOUR = 3_600_000
+
+
+# T0 is far older than the default 24 h hot window, and events older than the hot window go straight
+# to the archive (tests/archive/test_coldlane.py). These tests are about the hot store: widen it.
+HOT_HOURS = 20 * 365 * 24
+
+
+@pytest.fixture
+def make_server(make_server: Callable[..., LiveServer]) -> Callable[..., LiveServer]:
+    def factory(**overrides: Any) -> LiveServer:
+        overrides["storage"] = {"hot_hours": HOT_HOURS, **overrides.get("storage", {})}
+        return make_server(**overrides)
+
+    return factory
 
 
 @pytest.fixture

@@ -183,7 +183,8 @@ def test_revoking_the_key_or_signing_out_ends_the_stream(make_server: Callable[.
     assert "access revoked" in rest[-1].comments
 
 
-@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+# HTTP strips a header value's surrounding blanks (h11 refuses to send them), so they never arrive.
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(str.strip)
        | st.integers(-(2**80), 2**80).map(str))
 @settings(max_examples=50)
 def test_any_last_event_id_resumes_resets_or_is_a_400(account: Account, raw: str) -> None:

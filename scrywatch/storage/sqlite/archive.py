@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from scrywatch.errors import InvalidInput
 from scrywatch.models.archive import ArchivedHour, ArchiveState, ArchiveWork, ColdHour
-from scrywatch.models.logs import LogEvent, LogQuery
-from scrywatch.storage.sqlite import logs, logsql
+from scrywatch.models.logs import LogEvent, LogQuery, NewEvent
+from scrywatch.storage.sqlite import coldlane, logs, logsql
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
 from scrywatch.storage.sqlite.db import Database
 
@@ -34,6 +34,7 @@ def clamp_marks(conn: sqlite3.Connection) -> None:
 
 def _delete_project_rows(conn: sqlite3.Connection, project: int) -> None:
     conn.execute("DELETE FROM archive_hours WHERE project = ?", (project,))
+    conn.execute("DELETE FROM cold_client_ids WHERE project = ?", (project,))
     clamp_marks(conn)  # registered after the logs deleter (imported above), so its rows are gone
 
 
@@ -132,8 +133,9 @@ def archived_hours(conn: sqlite3.Connection, before_ms: int | None = None) -> li
 
 def forget_hours(conn: sqlite3.Connection, hours: list[tuple[int, int]]) -> None:
     """Drop the records of (project, hour_ms) whose files are about to be deleted."""
-    conn.executemany("DELETE FROM archive_hours WHERE project = ? AND hour = ?",
-                     [(p, h // HOUR_MS) for p, h in hours])
+    params = [(p, h // HOUR_MS) for p, h in hours]
+    conn.executemany("DELETE FROM archive_hours WHERE project = ? AND hour = ?", params)
+    conn.executemany("DELETE FROM cold_client_ids WHERE project = ? AND hour = ?", params)
 
 
 def prune_minute_counts(conn: sqlite3.Connection, before_ms: int) -> int:
@@ -199,6 +201,13 @@ class SqliteArchiveStore:
 
     async def state(self) -> ArchiveState:
         return await self.db.read(read_state)
+
+    async def add_events(self, project: int, events: list[NewEvent], received_ms: int, hot_floor_ms: int,
+                         write_segment: coldlane.SegmentWrite) -> tuple[list[LogEvent], int]:
+        """Store a batch like the log store's add(), except that events older than the hot window go
+        straight into new archive segments; the caller holds the archive job's lock meanwhile."""
+        return await self.db.write(coldlane.add_events, project, events, received_ms, hot_floor_ms, write_segment,
+                                   weight=max(1, len(events)), bounded=True)
 
     async def plan(self, cutoff_ms: int) -> tuple[ArchiveState, list[ArchiveWork]]:
         return await self.db.read(plan, cutoff_ms)

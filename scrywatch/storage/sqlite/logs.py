@@ -120,8 +120,9 @@ def index_new_rows(conn: sqlite3.Connection) -> None:
 
 def _base_id(conn: sqlite3.Connection) -> int:
     # Never reuse an id at or below the mark (rows deleted at the top would otherwise come back unindexed).
-    return int(conn.execute("SELECT max(coalesce((SELECT max(id) FROM logs), 0), last_id) FROM logs_index_state")
-               .fetchone()[0])
+    # Nor one handed to an event written straight to the archive (coldlane.py).
+    return int(conn.execute("SELECT max(coalesce((SELECT max(id) FROM logs), 0), last_id, reserved_id)"
+                            " FROM logs_index_state").fetchone()[0])
 
 
 def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent],

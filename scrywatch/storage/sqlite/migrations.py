@@ -18,6 +18,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0006_insights", insights.DDL),
     ("0007_compact_logs", logs.COMPACT_DDL),
     ("0008_rollup_epoch", logs.EPOCH_DDL),
+    ("0009_cold_lane", archive.COLD_LANE_DDL),
 ]
 
 

@@ -28,3 +28,17 @@ CREATE TABLE archive_state (
 ) STRICT;
 INSERT INTO archive_state(id, high_water, cutoff, boundary) VALUES (1, 0, 0, 0);
 """
+
+# 0009: events older than the hot/cold boundary skip the hot store and are written straight into a
+# segment at ingest (storage/sqlite/coldlane.py). They still take a row id, so the id sequence
+# moves past them (`reserved_id`) and no later row reuses it; their client ids are remembered in
+# `cold_client_ids` (until their archive hour is removed) so a retried batch is not stored twice.
+COLD_LANE_DDL = """
+ALTER TABLE logs_index_state ADD COLUMN reserved_id INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE cold_client_ids (
+  project INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  PRIMARY KEY (project, client_id)
+) STRICT, WITHOUT ROWID;
+"""
