@@ -43,3 +43,12 @@ class SegmentTarget(Record, frozen=True):
     project_id: str
     org_slug: str
     project_slug: str
+
+
+class ArchivedIdHint(Record, frozen=True):
+    """Where an event id may be found in the archive: by its row (server-made ids carry it) or in
+    the hour recorded for a client id written straight to the archive; None where unknown."""
+
+    row: int | None = None
+    received_ms: int | None = None
+    hour_ms: int | None = None

@@ -146,5 +146,7 @@ async def search_logs(rt: Runtime, access: ProjectAccess, query: LogQuery, page:
 async def get_log(rt: Runtime, access: ProjectAccess, event_id: str) -> LogEvent:
     event = await rt.store.logs.get(access.project.pk, event_id)
     if event is None:
+        event = await coldsearch.find_event(rt, access, event_id)  # moved to the archive
+    if event is None:
         raise NotFound("event not found")
     return event

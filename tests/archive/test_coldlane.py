@@ -82,8 +82,31 @@ def test_row_ids_of_archived_events_are_never_handed_out_again(make_server: Call
     cold_rows = {rowid_of(e["id"])[1] for e in cold}  # type: ignore[index]
     hot_row = rowid_of(hot[0]["id"])[1]  # type: ignore[index]
     assert len(cold_rows) == 5 and hot_row > max(cold_rows)
-    with account.keyed() as client:  # each id leads to its own event
+    with account.keyed() as client:  # each id leads to its own event, hot or archived
         assert client.get(f"{account.base}/logs/{hot[0]['id']}").json()["message"] == "hot"
+        for e in cold:
+            r = client.get(f"{account.base}/logs/{e['id']}")
+            assert r.status_code == 200 and r.json() == e
+        assert client.get(f"{account.base}/logs/01NOSUCHEVENT0000000000000").status_code == 404
+
+
+def test_events_moved_to_the_archive_keep_their_address(make_server: Callable[..., LiveServer]) -> None:
+    clock = FakeClock(DAY0 + HOUR)
+    server = make_server(clock=clock, storage={"hot_hours": 1}, auth={"open_registration": True})
+    account = register(server)
+    ingest(account, old_events(DAY0, 40, with_ids=False))
+    with account.keyed() as client:
+        before = client.get(account.base + "/logs", params={"limit": 100}).json()["results"]
+    clock.set(DAY0 + 5 * HOUR)
+    run_job(server, "archive")
+    assert run_job(server, "retention")["hot_deleted"] == 40
+    with account.keyed() as client:
+        for e in before[::7]:
+            r = client.get(f"{account.base}/logs/{e['id']}")
+            assert r.status_code == 200 and r.json() == e
+        other = register(server, email="other@example.com", org="Other")
+        with other.keyed() as stranger:  # another project's key finds nothing, archived or not
+            assert stranger.get(f"{other.base}/logs/{before[0]['id']}").status_code == 404
 
 
 def test_a_retried_batch_of_old_events_is_stored_once(make_server: Callable[..., LiveServer]) -> None:
@@ -97,6 +120,8 @@ def test_a_retried_batch_of_old_events_is_stored_once(make_server: Callable[...,
     assert (again["inserted"], again["duplicates"]) == (0, 40)
     assert archived(account, DAY0) == 20 and archived(account, DAY0 + 3 * HOUR) == 20
     assert not segment(server, account, DAY0, 1).exists()
+    with account.keyed() as client:  # a client id leads to its archived event
+        assert client.get(f"{account.base}/logs/other-7").json()["message"] == "other event 7"
 
 
 def test_late_events_for_an_archived_hour_become_its_next_segment(make_server: Callable[..., LiveServer]) -> None:

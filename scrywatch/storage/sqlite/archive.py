@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from scrywatch.errors import InvalidInput
-from scrywatch.models.archive import ArchivedHour, ArchiveState, ArchiveWork, ColdHour
+from scrywatch.models.archive import ArchivedHour, ArchivedIdHint, ArchiveState, ArchiveWork, ColdHour
 from scrywatch.models.logs import LogEvent, LogQuery, NewEvent
 from scrywatch.storage.sqlite import coldlane, logs, logsql
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
@@ -147,6 +147,18 @@ def prune_minute_counts(conn: sqlite3.Connection, before_ms: int) -> int:
 
 
 # -- cold queries ----------------------------------------------------------------------------
+def id_hint(conn: sqlite3.Connection, project: int, public_id: str) -> ArchivedIdHint:
+    """How to look for an event id in the archive (see ArchivedIdHint)."""
+    found = conn.execute("SELECT hour FROM cold_client_ids WHERE project = ? AND client_id = ?",
+                         (project, public_id)).fetchone()
+    if found is not None:
+        return ArchivedIdHint(hour_ms=found[0] * HOUR_MS)
+    decoded = logs.rowid_of(public_id)
+    if decoded is None:
+        return ArchivedIdHint()
+    return ArchivedIdHint(row=decoded[1], received_ms=decoded[0])
+
+
 def cold_hours(conn: sqlite3.Connection, project: int, lo_ms: int, hi_ms: int) -> list[ColdHour]:
     """Archived hours overlapping [lo, hi], newest first."""
     rows = conn.execute("SELECT hour, segments FROM archive_hours WHERE project = ? AND hour BETWEEN ? AND ?"
@@ -245,6 +257,9 @@ class SqliteArchiveStore:
 
     async def prune_minute_counts(self, before_ms: int) -> int:
         return await self.db.write(prune_minute_counts, before_ms)
+
+    async def id_hint(self, project: int, public_id: str) -> ArchivedIdHint:
+        return await self.db.read(id_hint, project, public_id)
 
     async def cold_hours(self, project: int, lo_ms: int, hi_ms: int) -> list[ColdHour]:
         return await self.db.read(cold_hours, project, lo_ms, hi_ms)
