@@ -73,6 +73,10 @@ def event_from_row(row: tuple) -> LogEvent:  # type: ignore[type-arg]
 
 # -- writes (run on the writer thread inside its transaction) ------------------------------
 FTS_SQL = "INSERT INTO logs_fts(rowid, message) SELECT id, message FROM logs WHERE id > ?"
+IDS_DELETE_SQL = ("INSERT INTO logs_ids(logs_ids, rowid, user_id, session_id, trace_id)"
+                  " SELECT 'delete', id, user_id, session_id, trace_id FROM logs")
+IDS_SQL = ("INSERT INTO logs_ids(rowid, user_id, session_id, trace_id) SELECT id, user_id, session_id, trace_id"
+           " FROM logs WHERE id > ?")
 _ROLLUP_SQL = (
     "INSERT INTO {table}(project, {unit}, level, type, service, environment, device_type, n)"
     " SELECT project, ts / {ms}, level, type, coalesce(service, ''), coalesce(environment, ''),"
@@ -102,6 +106,7 @@ def _stored(row: tuple[object, ...], e: NewEvent) -> LogEvent:
 def index_rows(conn: sqlite3.Connection, after: int) -> None:
     """Add rows with id > after to the FTS index and the rollups, each in one statement."""
     conn.execute(FTS_SQL, (after,))
+    conn.execute(IDS_SQL, (after,))
     for sql in ROLLUP_SQLS:
         conn.execute(sql, (after,))
 
@@ -170,6 +175,7 @@ def delete_where(conn: sqlite3.Connection, project: int, terms: list[str], param
         rollups.add_counts(conn, project, gone, sign=-1)
         conn.execute("INSERT INTO logs_fts(logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
                      "WHERE id IN (SELECT id FROM temp.doomed)")
+        conn.execute(IDS_DELETE_SQL + " WHERE id IN (SELECT id FROM temp.doomed)")
         conn.execute("DELETE FROM logs WHERE id IN (SELECT id FROM temp.doomed)")
     conn.execute("DELETE FROM temp.doomed")
     return int(n)
@@ -180,6 +186,7 @@ def _delete_project_rows(conn: sqlite3.Connection, project: int) -> None:
     rollups.bump_epoch(conn)
     conn.execute("INSERT INTO logs_fts(logs_fts, rowid, message) SELECT 'delete', id, message FROM logs "
                  "WHERE project = ?", (project,))
+    conn.execute(IDS_DELETE_SQL + " WHERE project = ?", (project,))
     conn.execute("DELETE FROM logs WHERE project = ?", (project,))
     conn.execute("DELETE FROM log_counts_hourly WHERE project = ?", (project,))
     conn.execute("DELETE FROM log_counts_minute WHERE project = ?", (project,))

@@ -82,16 +82,17 @@ def pattern_sample(conn: sqlite3.Connection, project: int, query: LogQuery, *,
     return _newest_matching(conn, project, query, "ts, level, type, message, service", cap)
 
 
-_SESSION_AGG = ("SELECT count(*), min(ts), max(ts), coalesce(sum(level = 'error'), 0),"
-                " coalesce(sum(level = 'warn'), 0), coalesce(sum(type = 'crash'), 0)"
-                " FROM logs WHERE project = ? AND session_id = ?")
+_SESSION_AGG = ("SELECT count(*), min(l.ts), max(l.ts), coalesce(sum(l.level = 'error'), 0),"
+                " coalesce(sum(l.level = 'warn'), 0), coalesce(sum(l.type = 'crash'), 0)"
+                " FROM logs l WHERE +l.project = ? AND ")
 
 
 def sessions(conn: sqlite3.Connection, project: int, *, limit: int, offset: int,
              environment: str | None) -> tuple[list[SessionSummary], bool]:
     """Sessions by most recent activity: walk events newest-first collecting session ids (stops as
-    soon as the page is full), then count each session through its (project, session_id, ts) index."""
+    soon as the page is full), then count each session from its id postings (logs_ids)."""
     env_term, env_params = (" AND environment = ?", [environment]) if environment is not None else ("", [])
+    agg_env = " AND l.environment = ?" if environment is not None else ""
     walk = conn.execute("SELECT session_id FROM logs WHERE project = ? AND session_id IS NOT NULL"
                         f"{env_term} ORDER BY ts DESC, id DESC", [project, *env_params])
     wanted = offset + limit + 1
@@ -109,8 +110,9 @@ def sessions(conn: sqlite3.Connection, project: int, *, limit: int, offset: int,
     has_more = len(ids) > limit
     out = []
     for sid in ids[:limit]:
-        n, first, last, errors, warns, crashes = conn.execute(_SESSION_AGG + env_term,
-                                                             [project, sid, *env_params]).fetchone()
+        id_terms, id_params = logsql.ids_terms(LogQuery(session_id=sid))
+        n, first, last, errors, warns, crashes = conn.execute(_SESSION_AGG + " AND ".join(id_terms) + agg_env,
+                                                             [project, *id_params, *env_params]).fetchone()
         out.append(SessionSummary(session_id=sid, event_count=n, first_event=first, last_event=last,
                                   error_count=errors, warn_count=warns, crash_count=crashes))
     return out, has_more

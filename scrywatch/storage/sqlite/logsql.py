@@ -43,6 +43,39 @@ def fts_match(text: str) -> str | None:
     return " ".join(parts) if parts else None
 
 
+ID_COLUMNS = ("user_id", "session_id", "trace_id")
+
+
+def ids_match(column: str, value: str) -> str | None:
+    """A MATCH on logs_ids finding every row whose `column` equals value (and maybe a few more: the
+    caller checks equality), or None when the value holds nothing the tokenizer indexes."""
+    if not _WORD_RE.search(value):
+        return None
+    # The value as one phrase, tokenized like the stored column; NUL would end the quoted string.
+    return f'{column} : "' + value.replace("\x00", " ").replace('"', '""') + '"'
+
+
+def ids_terms(query: LogQuery, alias: str = "l") -> tuple[list[str], list[object]]:
+    """Terms for the user/session/trace id filters: the id postings' candidates, then equality."""
+    a = alias + "."
+    terms: list[str] = []
+    params: list[object] = []
+    matches: list[str] = []
+    for column in ID_COLUMNS:
+        value = getattr(query, column)
+        if value is None:
+            continue
+        terms.append(f"{a}{column} = ?")
+        params.append(value)
+        match = ids_match(column, value)
+        if match is not None:
+            matches.append(match)
+    if matches:
+        terms.insert(0, f"{a}id IN (SELECT rowid FROM logs_ids WHERE logs_ids MATCH ?)")
+        params.insert(0, " AND ".join(matches))
+    return terms, params
+
+
 def _in(column: str, values: tuple[str, ...], params: list[object], *, indexed: bool = True) -> str:
     params.extend(values)
     col = column if indexed else f"+{column}"
@@ -64,9 +97,13 @@ def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True)
     walks (project, ts) newest-first and stops at the page size instead of sorting every match.
     """
     a = alias + "."
+    id_terms, id_params = ids_terms(query, alias)
+    # With id postings the candidates drive the plan (then a sort); `+project` keeps SQLite from
+    # walking the (project, ...) indexes in time order and testing every row against them.
+    by_ids = bool(id_terms) and id_terms[0].startswith(f"{a}id IN")
     params: list[object] = [project]
-    terms = [f"{a}project = ?"]
-    single_level = len(query.levels) == 1
+    terms = [f"+{a}project = ?" if by_ids else f"{a}project = ?"]
+    single_level = len(query.levels) == 1 and not by_ids
     if query.levels:
         terms.append(_in(a + "level", query.levels, params, indexed=single_level))
     if query.types:
@@ -76,10 +113,8 @@ def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True)
     for column, value in (("environment", query.environment), ("device_type", query.device_type)):
         if value is not None:
             terms.append(_in(a + column, (value,), params, indexed=False))
-    for column, value in (("user_id", query.user_id), ("session_id", query.session_id),
-                          ("trace_id", query.trace_id)):
-        if value is not None:
-            terms.append(_in(a + column, (value,), params))
+    terms += id_terms
+    params += id_params
     for column, values in (("level", query.not_levels), ("type", query.not_types),
                            ("service", query.not_services), ("environment", query.not_environments),
                            ("device_type", query.not_device_types)):

@@ -19,6 +19,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0007_compact_logs", logs.COMPACT_DDL),
     ("0008_rollup_epoch", logs.EPOCH_DDL),
     ("0009_cold_lane", archive.COLD_LANE_DDL),
+    ("0010_id_postings", logs.IDS_DDL),
 ]
 
 

@@ -104,3 +104,21 @@ EPOCH_DDL = """
 CREATE TABLE log_rollup_epoch (n INTEGER NOT NULL) STRICT;
 INSERT INTO log_rollup_epoch(n) VALUES (0);
 """
+
+# 0010: user, session and trace ids leave per-row B-tree indexes. Ids are random keys: each new row
+# dirtied a page in each of three indexes, which halved the write rate and made every commit's WAL
+# (and its checkpoints) large. An external-content FTS5 index over the three columns is written
+# as one sorted segment per transaction instead, merged in the background; a lookup takes its
+# candidates and checks equality on the row (logsql.where). '-_.:/@' keep UUIDs and most ids in
+# one token.
+IDS_DDL = """
+DROP INDEX logs_project_session_id_ts_idx;
+DROP INDEX logs_project_trace_id_idx;
+DROP INDEX logs_project_user_id_ts_idx;
+CREATE VIRTUAL TABLE logs_ids USING fts5(
+  user_id, session_id, trace_id, content='logs', content_rowid='id',
+  tokenize="unicode61 remove_diacritics 0 tokenchars '-_.:/@'", columnsize=0
+);
+INSERT INTO logs_ids(logs_ids) VALUES ('rebuild');
+UPDATE logs_index_state SET last_id = max(last_id, (SELECT coalesce(max(id), 0) FROM logs));
+"""
