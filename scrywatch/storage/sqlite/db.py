@@ -28,6 +28,8 @@ from scrywatch.storage.sqlite.rollups import HourCache
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+CHECKPOINT_IDLE_COMMITS = 4
+CHECKPOINT_MAX_COMMITS = 16
 _STOP = object()
 
 WRITER_PRAGMAS = (
@@ -39,6 +41,9 @@ WRITER_PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
     "PRAGMA journal_size_limit=16777216",
+    # The writer checkpoints itself once the callers of a commit have their answer (_checkpoint),
+    # not inside whichever commit happens to cross the threshold.
+    "PRAGMA wal_autocheckpoint=0",
 )
 READER_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
@@ -125,6 +130,7 @@ class Database:
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
         self.commits = 0
+        self._since_checkpoint = 0
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
         self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
 
@@ -208,8 +214,23 @@ class Database:
                 weight += nxt.weight
             self._run_transaction(conn, ops)
             self._resolve(ops)
+            self._checkpoint(conn)
             if self.codec.wants_training():
                 self._train_codec(conn)
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL back into the database between transactions: when the writer is idle and a
+        few commits have accumulated, or after CHECKPOINT_MAX_COMMITS whatever the load (bounds the
+        WAL). PASSIVE never waits for readers; what they still use is copied next time."""
+        self._since_checkpoint += 1
+        idle = self._queue.empty()
+        if self._since_checkpoint < (CHECKPOINT_IDLE_COMMITS if idle else CHECKPOINT_MAX_COMMITS):
+            return
+        self._since_checkpoint = 0
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            logger.warning("WAL checkpoint failed: %s", exc)
 
     def _train_codec(self, conn: sqlite3.Connection) -> None:
         """Train the metadata dictionary in a transaction of its own; use it once that has committed."""
