@@ -87,7 +87,7 @@ async def ingest_raw(rt: Runtime, project_pk: int, raw_events: list[msgspec.Raw]
                                     for e in errors[:100]])
     stored, duplicates = await coldlane.store(rt, project_pk, good, now)
     if rt.hub is not None and stored:
-        rt.hub.publish(project_pk, stored)
+        rt.hub.publish_soon(project_pk, stored)
     return IngestResult(status=202, inserted=len(stored), duplicates=duplicates, rejected=len(errors), errors=errors)
 
 

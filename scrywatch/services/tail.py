@@ -150,6 +150,7 @@ class Hub:
         self.subscriber_queue = subscriber_queue
         self.first_seq = time.time_ns() // 1000
         self._channels: dict[int, _Channel] = {}
+        self._soon: dict[int, list[Any]] = {}
 
     def _channel(self, project_pk: int) -> _Channel:
         ch = self._channels.get(project_pk)
@@ -168,6 +169,19 @@ class Hub:
         ch.ring.extend(batch)
         for sub in list(ch.subscribers):
             sub._offer(batch)
+
+    def publish_soon(self, project_pk: int, events: Iterable[Any]) -> None:
+        """publish() at the end of this event-loop turn, together with every other publish_soon of
+        the turn: the requests of one group commit resume in the same turn, so subscribers get one
+        batch (one filter pass, one encoding, one WebSocket message) per commit, not per request."""
+        pending = self._soon.get(project_pk)
+        if pending is None:
+            pending = self._soon[project_pk] = []
+            asyncio.get_running_loop().call_soon(self._flush_soon, project_pk)
+        pending.extend(events)
+
+    def _flush_soon(self, project_pk: int) -> None:
+        self.publish(project_pk, self._soon.pop(project_pk, ()))
 
     def subscribe(self, project_pk: int, *, after_seq: int | None = None) -> Subscription:
         """A live subscription; with after_seq, first the ring's events after it, or `gap` when the

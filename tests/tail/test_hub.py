@@ -107,3 +107,21 @@ def test_subscribers_with_the_same_filter_share_one_pass_and_its_encodings() -> 
         assert a.sse_frames() == b"id: %d\ndata: 2\n\nid: %d\ndata: 4\n\n" % (a[0].seq, a[1].seq)
 
     asyncio.run(go())
+
+
+def test_publishes_of_one_loop_turn_reach_subscribers_as_one_batch() -> None:
+    """Ingest requests of one group commit resume in the same turn: one message for all of them."""
+    async def go() -> None:
+        hub = Hub()
+        sub = hub.subscribe(1)
+        hub.publish_soon(1, ["a", "b"])
+        hub.publish_soon(1, ["c"])
+        hub.publish_soon(2, ["x"])
+        assert hub.last_seq(1) == hub.first_seq - 1  # nothing numbered before the turn ends
+        batches = await sub.next(1)
+        assert [[(i.seq - hub.first_seq, i.event) for i in b] for b in batches] == [[(0, "a"), (1, "b"), (2, "c")]]
+        hub.publish_soon(1, ["d"])  # a later turn: a batch of its own
+        assert [[i.event for i in b] for b in await sub.next(1)] == [["d"]]
+        assert hub.last_seq(2) == hub.first_seq
+
+    asyncio.run(go())
