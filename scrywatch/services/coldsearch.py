@@ -34,6 +34,7 @@ from scrywatch.services.tailfilter import compile_filter, phrases
 COUNT_CAP = 10_000  # like the hot store: totals of text/id queries stop here (total_exact false)
 MAX_FACET_VALUES = 100  # as the hot store's facets
 NOWHERE = 1 << 62
+INT64_MAX = (1 << 63) - 1
 Item = tuple[int, int, LogEvent]  # (timestamp, row id, event)
 Dims = namedtuple("Dims", "level type service environment device_type")
 DimsKey = tuple[str, str, str | None, str | None, str | None]
@@ -78,8 +79,10 @@ def decode_cursor(cursor: str | None) -> tuple[bool, tuple[int, int] | None]:
     if kind != "c":
         return False, None
     try:
-        ts, row = rest.split(":")
-        return True, (int(ts), int(row))
+        ts, row = (int(v) for v in rest.split(":"))
+        if not (abs(ts) <= INT64_MAX and abs(row) <= INT64_MAX):  # SQLite would refuse to bind them
+            raise ValueError(rest)
+        return True, (ts, row)
     except ValueError:
         raise InvalidInput("is not a cursor from this query; start again without it", field="cursor") from None
 

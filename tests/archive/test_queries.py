@@ -245,6 +245,8 @@ def test_any_cursor_is_a_page_or_a_400(hot_and_cold: tuple[Account, Account]) ->
 
     @given(cursors, st.sampled_from([{}, {"q": "payment"}, {"level": "error"}]))
     @example(_b64("t:1:2:3"), {})  # one value too many for a time cursor: was a 500
+    @example(_b64("c:4:9423432436414435400"), {})  # a row id past SQLite's 64-bit integers: was a 500
+    @example(_b64("t:4:9423432436414435400"), {})
     @example(_b64("r:7:8"), {"q": "payment"})
     @example(_b64("c:1:2:3"), {})
     @settings(max_examples=80)

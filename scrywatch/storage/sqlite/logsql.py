@@ -132,6 +132,7 @@ def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True)
 # -- cursors -------------------------------------------------------------------------------
 # Time-ordered pages resume after (ts, id); text-search pages (arrival order) after id.
 _CURSOR_VALUES = {"t": 2, "r": 1}
+INT64_MAX = (1 << 63) - 1
 def encode_cursor(kind: str, *values: int) -> str:
     raw = kind + ":" + ":".join(str(v) for v in values)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -143,7 +144,10 @@ def decode_cursor(cursor: str, kind: str) -> tuple[int, ...]:
         got_kind, *values = raw.split(":")
         if got_kind != kind or len(values) != _CURSOR_VALUES[kind]:  # callers unpack exactly these
             raise ValueError(raw)
-        return tuple(int(v) for v in values)
+        numbers = tuple(int(v) for v in values)
+        if any(abs(n) > INT64_MAX for n in numbers):  # SQLite refuses to bind them
+            raise ValueError(raw)
+        return numbers
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("is not a cursor from this query; start again without it", field="cursor") from exc
 
