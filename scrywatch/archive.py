@@ -23,6 +23,7 @@ from pathlib import Path
 import msgspec
 import zstandard
 
+from scrywatch.models.archive import SegmentTarget
 from scrywatch.models.logs import LogEvent, LogQuery
 
 HOUR_MS = 3_600_000
@@ -58,6 +59,9 @@ class SegmentIndex(msgspec.Struct, kw_only=True):
     # Counts by (level, type, service, environment, device_type): exact counts of rollup-only queries.
     groups: list[Group]
 
+
+# Writes one segment of a project: (target, hour_ms, segment number, (row, event) pairs newest first).
+SegmentWrite = Callable[[SegmentTarget, int, int, list[tuple[int, LogEvent]]], SegmentIndex]
 
 _dec = msgspec.json.Decoder(ArchivedEvent)
 _index_dec = msgspec.json.Decoder(SegmentIndex)

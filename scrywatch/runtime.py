@@ -25,7 +25,7 @@ class Runtime:
     passwords: Passwords
     throttle: LoginThrottle
     hub: Any = None  # services.tail.Hub once the server runs
-    cold_lane: Any = None  # services.coldlane.ColdLane, made on first use
+    archive_lock: Any = None  # filelocks.SharedFlock on the archive job lock (services/coldlane.py)
     key_cache: dict[str, Any] = field(default_factory=dict)
     key_cache_generation: int = 0  # bumped whenever keys are revoked or deleted
     _background: set[asyncio.Task[Any]] = field(default_factory=set)

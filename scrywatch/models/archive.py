@@ -50,5 +50,4 @@ class ArchivedIdHint(Record, frozen=True):
     the hour recorded for a client id written straight to the archive; None where unknown."""
 
     row: int | None = None
-    received_ms: int | None = None
     hour_ms: int | None = None

@@ -11,8 +11,6 @@ then removed from the hot store by retention).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from scrywatch import archive
 from scrywatch.filelocks import SharedFlock, lock_path
 from scrywatch.models.archive import SegmentTarget
@@ -22,9 +20,9 @@ from scrywatch.services.retention import hot_boundary_ms
 
 
 def _lock(rt: Runtime) -> SharedFlock:
-    if rt.cold_lane is None:
-        rt.cold_lane = SharedFlock(lock_path(rt.config, "archive"))  # the archive job's lock (jobs.py)
-    return rt.cold_lane  # type: ignore[no-any-return]
+    if rt.archive_lock is None:
+        rt.archive_lock = SharedFlock(lock_path(rt.config, "archive"))  # the archive job's lock (jobs.py)
+    return rt.archive_lock  # type: ignore[no-any-return]
 
 
 async def store(rt: Runtime, project_pk: int, events: list[NewEvent], received_ms: int) -> tuple[list[LogEvent], int]:
@@ -36,16 +34,13 @@ async def store(rt: Runtime, project_pk: int, events: list[NewEvent], received_m
     if not lock.try_acquire():  # the archive job is writing: take the ordinary path this time
         return await rt.store.logs.add(project_pk, events, received_ms)  # type: ignore[no-any-return]
     try:
-        return await rt.store.archive.add_events(  # type: ignore[no-any-return]
+        return await rt.store.coldlane.add_events(  # type: ignore[no-any-return]
             project_pk, events, received_ms, floor, _write_segment(rt))
     finally:
         lock.release()
 
 
-SegmentWrite = Callable[[SegmentTarget, int, int, list[tuple[int, LogEvent]]], archive.SegmentIndex]
-
-
-def _write_segment(rt: Runtime) -> SegmentWrite:
+def _write_segment(rt: Runtime) -> archive.SegmentWrite:
     root = rt.config.archive_path
 
     def write(t: SegmentTarget, hour_ms: int, segment: int, rows: list[tuple[int, LogEvent]]) -> archive.SegmentIndex:

@@ -21,7 +21,7 @@ from scrywatch.models.logs import LEVELS, ROLLUP_FIELDS, LogQuery
 from scrywatch.models.logs_meta import FacetValue, Pattern
 from scrywatch.runtime import Runtime
 from scrywatch.services import coldsearch
-from scrywatch.services.patterns import group_patterns, normalize_message
+from scrywatch.services.patterns import group_keyed, pattern_keys
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -218,24 +218,13 @@ class PatternView(msgspec.Struct, kw_only=True):
 def _sparkline_groups(rows: Iterable[tuple[int, str, str, str, str | None]], *, limit: int, from_ms: int,
                       to_ms: int) -> list[PatternRow]:
     """group_patterns plus each group's counts over time; each message is normalised once."""
-    normal: dict[str, str] = {}
-    prepared = []
-    original: dict[tuple[str, str, str], str] = {}  # the newest message of each group (rows come newest first)
+    keyed = list(pattern_keys(rows))
     slices: dict[tuple[str, str, str], list[int]] = {}
     width = max(1, -(-(to_ms - from_ms + 1) // SPARK_BARS))
-    for ts, level, type_, message, service in rows:
-        norm = normal.get(message)
-        if norm is None:
-            norm = normal[message] = normalize_message(message)
-        key = (norm, level, type_)
-        original.setdefault(key, message)
+    for key, ts, _message, _service in keyed:
         spark = slices.setdefault(key, [0] * SPARK_BARS)
         spark[min(SPARK_BARS - 1, max(0, (ts - from_ms) // width))] += 1
-        prepared.append((ts, level, type_, norm, service))
-    # group_patterns normalises again, but normalised text is a fixpoint and repeats, so its cache hits.
-    groups = group_patterns(prepared, limit=limit)
-    return [PatternRow(pattern=replace(g, sample=original[(g.pattern, g.level, g.type)]),
-                       spark=slices[(g.pattern, g.level, g.type)]) for g in groups]
+    return [PatternRow(pattern=g, spark=slices[(g.pattern, g.level, g.type)]) for g in group_keyed(keyed, limit=limit)]
 
 
 async def patterns_over_time(rt: Runtime, access: ProjectAccess, query: LogQuery, *, limit: int,
@@ -251,12 +240,7 @@ async def patterns_over_time(rt: Runtime, access: ProjectAccess, query: LogQuery
 def _keys_in(rows: Iterable[tuple[int, str, str, str, str | None]],
              wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     found: set[tuple[str, str, str]] = set()
-    normal: dict[str, str] = {}
-    for _ts, level, type_, message, _service in rows:
-        norm = normal.get(message)
-        if norm is None:
-            norm = normal[message] = normalize_message(message)
-        key = (norm, level, type_)
+    for key, _ts, _message, _service in pattern_keys(rows):
         if key in wanted:
             found.add(key)
             if found == wanted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scrywatch.models.logs_meta import Pattern
 
@@ -68,16 +68,31 @@ def pattern_hash(normalized: str) -> str:
 MAX_SERVICES_PER_PATTERN = 20
 
 
-def group_patterns(events: Iterable[tuple[int, str, str, str, str | None]], *, limit: int) -> list[Pattern]:
-    """Group (ts, level, type, message, service) rows, newest first, by (pattern, level, type);
-    the largest groups first. The sample is the newest message of each group."""
-    groups: dict[tuple[str, str, str], _Group] = {}
+PatternKey = tuple[str, str, str]  # (pattern, level, type)
+Keyed = tuple[PatternKey, int, str, str | None]  # (key, ts, message, service)
+
+
+def pattern_keys(events: Iterable[tuple[int, str, str, str, str | None]]) -> Iterator[Keyed]:
+    """Each (ts, level, type, message, service) row with its (pattern, level, type) key; a message
+    that repeats in the rows is normalised once."""
     cache: dict[str, str] = {}
     for ts, level, type_, message, service in events:
         normalized = cache.get(message)
         if normalized is None:
             normalized = cache[message] = normalize_message(message)
-        key = (normalized, level, type_)
+        yield (normalized, level, type_), ts, message, service
+
+
+def group_patterns(events: Iterable[tuple[int, str, str, str, str | None]], *, limit: int) -> list[Pattern]:
+    """Group (ts, level, type, message, service) rows, newest first, by (pattern, level, type);
+    the largest groups first. The sample is the newest message of each group."""
+    return group_keyed(pattern_keys(events), limit=limit)
+
+
+def group_keyed(keyed: Iterable[Keyed], *, limit: int) -> list[Pattern]:
+    """group_patterns() over rows already keyed by pattern_keys()."""
+    groups: dict[PatternKey, _Group] = {}
+    for key, ts, message, service in keyed:
         g = groups.get(key)
         if g is None:
             g = groups[key] = _Group(message, ts)

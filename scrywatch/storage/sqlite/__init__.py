@@ -6,6 +6,7 @@ from scrywatch.config import Config
 from scrywatch.storage.sqlite.accounts import SqliteAccountStore
 from scrywatch.storage.sqlite.alerts import SqliteAlertStore
 from scrywatch.storage.sqlite.archive import SqliteArchiveStore
+from scrywatch.storage.sqlite.coldlane import SqliteColdLaneStore
 from scrywatch.storage.sqlite.db import Database
 from scrywatch.storage.sqlite.histogram import SqliteHistogramStore
 from scrywatch.storage.sqlite.insights import SqliteInsightStore
@@ -32,6 +33,7 @@ class SqliteStore:
         self.logs = SqliteLogStore(self.db)
         self.logs_meta = SqliteLogMetaStore(self.db)
         self.archive = SqliteArchiveStore(self.db)  # archive bookkeeping (issue 5)
+        self.coldlane = SqliteColdLaneStore(self.db)  # old events straight to the archive (issue 5)
         self.lenses = SqliteLensStore(self.db)
         self.alerts = SqliteAlertStore(self.db)  # alerts (issue 6)
         self.insights = SqliteInsightStore(self.db)  # insights (issue 6)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from scrywatch.errors import InvalidInput
 from scrywatch.models.archive import ArchivedHour, ArchivedIdHint, ArchiveState, ArchiveWork, ColdHour
-from scrywatch.models.logs import LogEvent, LogQuery, NewEvent
-from scrywatch.storage.sqlite import coldlane, logs, logsql
+from scrywatch.models.logs import LogEvent, LogQuery
+from scrywatch.storage.sqlite import logs, logsql
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
 from scrywatch.storage.sqlite.db import Database
 
@@ -156,7 +156,7 @@ def id_hint(conn: sqlite3.Connection, project: int, public_id: str) -> ArchivedI
     decoded = logs.rowid_of(public_id)
     if decoded is None:
         return ArchivedIdHint()
-    return ArchivedIdHint(row=decoded[1], received_ms=decoded[0])
+    return ArchivedIdHint(row=decoded[1])
 
 
 def cold_hours(conn: sqlite3.Connection, project: int, lo_ms: int, hi_ms: int) -> list[ColdHour]:
@@ -213,13 +213,6 @@ class SqliteArchiveStore:
 
     async def state(self) -> ArchiveState:
         return await self.db.read(read_state)
-
-    async def add_events(self, project: int, events: list[NewEvent], received_ms: int, hot_floor_ms: int,
-                         write_segment: coldlane.SegmentWrite) -> tuple[list[LogEvent], int]:
-        """Store a batch like the log store's add(), except that events older than the hot window go
-        straight into new archive segments; the caller holds the archive job's lock meanwhile."""
-        return await self.db.write(coldlane.add_events, project, events, received_ms, hot_floor_ms, write_segment,
-                                   weight=max(1, len(events)), bounded=True)
 
     async def plan(self, cutoff_ms: int) -> tuple[ArchiveState, list[ArchiveWork]]:
         return await self.db.read(plan, cutoff_ms)

@@ -15,24 +15,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable
 
-from scrywatch.archive import SegmentIndex
+from scrywatch.archive import SegmentWrite
 from scrywatch.models.archive import SegmentTarget
 from scrywatch.models.logs import LogEvent, NewEvent
 from scrywatch.storage.sqlite import logs
+from scrywatch.storage.sqlite.archive import advance_boundary
+from scrywatch.storage.sqlite.db import Database
 
 HOUR_MS = 3_600_000
-
-
-# (target, hour_ms, segment number, rows newest first) -> the written segment's index
-SegmentWrite = Callable[[SegmentTarget, int, int, list[tuple[int, LogEvent]]], SegmentIndex]
-
-
-def advance_boundary(conn: sqlite3.Connection, hot_floor_ms: int) -> int:
-    """Move the hot/cold boundary up to the hot window's floor (as retention does; never back)."""
-    conn.execute("UPDATE archive_state SET boundary = max(boundary, ?)", (hot_floor_ms,))
-    return int(conn.execute("SELECT boundary FROM archive_state").fetchone()[0])
 
 
 def _target(conn: sqlite3.Connection, project: int) -> SegmentTarget:
@@ -63,11 +54,11 @@ def add_events(conn: sqlite3.Connection, project: int, events: list[NewEvent], r
     duplicates += len(old) - len(kept)
     if not kept:
         return stored, duplicates
-    base = logs._base_id(conn)
+    base = logs.base_id(conn)
     conn.execute("UPDATE logs_index_state SET reserved_id = ?", (base + len(kept),))
     by_hour: dict[int, list[tuple[int, LogEvent]]] = defaultdict(list)
     for rowid, e in enumerate(kept, base + 1):
-        event = logs._stored(logs.row_of(rowid, project, e, received_ms), e)
+        event = logs.stored_event(logs.row_of(rowid, project, e, received_ms), e)
         by_hour[e.timestamp // HOUR_MS * HOUR_MS].append((rowid, event))
         stored.append(event)
     target = _target(conn, project)
@@ -84,3 +75,17 @@ def add_events(conn: sqlite3.Connection, project: int, events: list[NewEvent], r
             " events = events + excluded.events, bytes = bytes + excluded.bytes, updated_at = excluded.updated_at",
             (project, hour_ms // HOUR_MS, segment + 1, index.events, index.bytes, received_ms))
     return stored, duplicates
+
+
+class SqliteColdLaneStore:
+    """Async face of add_events()."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add_events(self, project: int, events: list[NewEvent], received_ms: int, hot_floor_ms: int,
+                         write_segment: SegmentWrite) -> tuple[list[LogEvent], int]:
+        """Store a batch like the log store's add(), except that events older than the hot window go
+        straight into new archive segments; the caller holds the archive job's lock meanwhile."""
+        return await self.db.write(add_events, project, events, received_ms, hot_floor_ms, write_segment,
+                                   weight=max(1, len(events)), bounded=True)

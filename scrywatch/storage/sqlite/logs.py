@@ -98,7 +98,7 @@ def row_of(rowid: int, project: int, e: NewEvent, received_ms: int,
             e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id, metadata, e.client_id, meta_z)
 
 
-def _stored(row: tuple[object, ...], e: NewEvent) -> LogEvent:
+def stored_event(row: tuple[object, ...], e: NewEvent) -> LogEvent:
     """The event as a read will return it, from its insert row and the plain metadata."""
     return event_from_row((*row[:14], e.metadata.decode() if e.metadata is not None else None, row[15]))
 
@@ -123,7 +123,7 @@ def index_new_rows(conn: sqlite3.Connection) -> None:
             rollups.bump_epoch(conn)  # late events changed a closed hour's counts
 
 
-def _base_id(conn: sqlite3.Connection) -> int:
+def base_id(conn: sqlite3.Connection) -> int:
     # Never reuse an id at or below the mark (rows deleted at the top would otherwise come back unindexed).
     # Nor one handed to an event written straight to the archive (coldlane.py).
     return int(conn.execute("SELECT max(coalesce((SELECT max(id) FROM logs), 0), last_id, reserved_id)"
@@ -137,7 +137,7 @@ def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent]
     `deferred` leaves the FTS and rollup work to the writer's before-commit hook (index_new_rows),
     so a group commit indexes all its requests' rows in one statement each, outside any savepoint.
     """
-    base = _base_id(conn)
+    base = base_id(conn)
     codec = getattr(conn, "codec", None)
     rows = [row_of(base + i, project, e, received_ms, codec) for i, e in enumerate(events, 1)]
     if any(e.client_id is not None for e in events):
@@ -150,7 +150,7 @@ def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent]
         duplicates = 0
     if not deferred:
         index_new_rows(conn)
-    return [_stored(row, e) for row, e in kept], duplicates
+    return [stored_event(row, e) for row, e in kept], duplicates
 
 
 def _insert_deferred(conn: sqlite3.Connection, project: int, events: list[NewEvent],

@@ -83,8 +83,7 @@ def pattern_sample(conn: sqlite3.Connection, project: int, query: LogQuery, *,
 
 
 _SESSION_AGG = ("SELECT count(*), min(l.ts), max(l.ts), coalesce(sum(l.level = 'error'), 0),"
-                " coalesce(sum(l.level = 'warn'), 0), coalesce(sum(l.type = 'crash'), 0)"
-                " FROM logs l WHERE +l.project = ? AND ")
+                " coalesce(sum(l.level = 'warn'), 0), coalesce(sum(l.type = 'crash'), 0) FROM logs l WHERE ")
 
 
 def sessions(conn: sqlite3.Connection, project: int, *, limit: int, offset: int,
@@ -92,7 +91,6 @@ def sessions(conn: sqlite3.Connection, project: int, *, limit: int, offset: int,
     """Sessions by most recent activity: walk events newest-first collecting session ids (stops as
     soon as the page is full), then count each session from its id postings (logs_ids)."""
     env_term, env_params = (" AND environment = ?", [environment]) if environment is not None else ("", [])
-    agg_env = " AND l.environment = ?" if environment is not None else ""
     walk = conn.execute("SELECT session_id FROM logs WHERE project = ? AND session_id IS NOT NULL"
                         f"{env_term} ORDER BY ts DESC, id DESC", [project, *env_params])
     wanted = offset + limit + 1
@@ -110,9 +108,8 @@ def sessions(conn: sqlite3.Connection, project: int, *, limit: int, offset: int,
     has_more = len(ids) > limit
     out = []
     for sid in ids[:limit]:
-        id_terms, id_params = logsql.ids_terms(LogQuery(session_id=sid))
-        n, first, last, errors, warns, crashes = conn.execute(_SESSION_AGG + " AND ".join(id_terms) + agg_env,
-                                                             [project, *id_params, *env_params]).fetchone()
+        terms, params = logsql.where(project, LogQuery(session_id=sid, environment=environment))
+        n, first, last, errors, warns, crashes = conn.execute(_SESSION_AGG + " AND ".join(terms), params).fetchone()
         out.append(SessionSummary(session_id=sid, event_count=n, first_event=first, last_event=last,
                                   error_count=errors, warn_count=warns, crash_count=crashes))
     return out, has_more

@@ -55,9 +55,9 @@ def ids_match(column: str, value: str) -> str | None:
     return f'{column} : "' + value.replace("\x00", " ").replace('"', '""') + '"'
 
 
-def ids_terms(query: LogQuery, alias: str = "l") -> tuple[list[str], list[object]]:
-    """Terms for the user/session/trace id filters: the id postings' candidates, then equality."""
-    a = alias + "."
+def _ids_terms(query: LogQuery, a: str) -> tuple[list[str], list[object], bool]:
+    """Terms for the user/session/trace id filters (on alias prefix `a`): the id postings'
+    candidates, then equality; and whether the postings take part."""
     terms: list[str] = []
     params: list[object] = []
     matches: list[str] = []
@@ -73,7 +73,7 @@ def ids_terms(query: LogQuery, alias: str = "l") -> tuple[list[str], list[object
     if matches:
         terms.insert(0, f"{a}id IN (SELECT rowid FROM logs_ids WHERE logs_ids MATCH ?)")
         params.insert(0, " AND ".join(matches))
-    return terms, params
+    return terms, params, bool(matches)
 
 
 def _in(column: str, values: tuple[str, ...], params: list[object], *, indexed: bool = True) -> str:
@@ -97,10 +97,9 @@ def where(project: int, query: LogQuery, *, alias: str = "l", time: bool = True)
     walks (project, ts) newest-first and stops at the page size instead of sorting every match.
     """
     a = alias + "."
-    id_terms, id_params = ids_terms(query, alias)
+    id_terms, id_params, by_ids = _ids_terms(query, a)
     # With id postings the candidates drive the plan (then a sort); `+project` keeps SQLite from
     # walking the (project, ...) indexes in time order and testing every row against them.
-    by_ids = bool(id_terms) and id_terms[0].startswith(f"{a}id IN")
     params: list[object] = [project]
     terms = [f"+{a}project = ?" if by_ids else f"{a}project = ?"]
     single_level = len(query.levels) == 1 and not by_ids
