@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 import msgspec
 
+from scrywatch.errors import Unavailable
 from scrywatch.models.logs import LogEvent, LogPage, LogQuery, NewEvent
 from scrywatch.storage.sqlite import logsql, rollups
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
-from scrywatch.storage.sqlite.db import Database
+from scrywatch.storage.sqlite.db import Database, mergeable
 from scrywatch.storage.sqlite.metacodec import MetaCodec
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -30,16 +31,44 @@ INSERT_SQL = (
     " device_type, trace_id, span_id, metadata, client_id, meta_z) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_IGNORE_SQL = INSERT_SQL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+COLUMNS = 17  # INSERT_SQL parameters per row; the row id is the first
+_ROW_PARAMS = "(" + ",".join("?" * COLUMNS) + ")"
+_CHUNK = 128
+_MULTI_SQL = {n: INSERT_SQL.partition(" VALUES ")[0] + " VALUES " + ",".join([_ROW_PARAMS] * n)
+              for n in (1, 2, 4, 8, 16, 32, 64, _CHUNK)}
+
+
+def insert_flat(conn: sqlite3.Connection, flat: list[object]) -> None:
+    """INSERT rows given as one flat parameter list (COLUMNS per row) in as few statements as
+    possible: chunks of 128 rows, then one statement per power of two (few shapes, so the statement
+    cache stays warm). The sqlite3 module releases and re-takes the GIL around every step; with
+    executemany() that was once per row, each time perhaps waiting for a busy event loop."""
+    i, n = 0, len(flat) // COLUMNS
+    while i < n:
+        size = _CHUNK if n - i >= _CHUNK else 1 << ((n - i).bit_length() - 1)
+        conn.execute(_MULTI_SQL[size], flat[i * COLUMNS:(i + size) * COLUMNS])
+        i += size
+
+
+# Public ids: the 26 Crockford characters of (received_ms << 80 | row id), two at a time.
+_PAIRS = [a + b for a in CROCKFORD for b in CROCKFORD]
+
+
+def _time_part(received_ms: int) -> str:
+    """The first 10 characters: bits 80-129 (the receive time)."""
+    return "".join(_PAIRS[(received_ms >> shift) & 1023] for shift in (40, 30, 20, 10, 0))
+
+
+def _row_part(rowid: int) -> str:
+    """The last 16 characters: bits 0-79 (the row id)."""
+    p = _PAIRS
+    return (p[(rowid >> 70) & 1023] + p[(rowid >> 60) & 1023] + p[(rowid >> 50) & 1023] + p[(rowid >> 40) & 1023]
+            + p[(rowid >> 30) & 1023] + p[(rowid >> 20) & 1023] + p[(rowid >> 10) & 1023] + p[rowid & 1023])
 
 
 def ulid_for(received_ms: int, rowid: int) -> str:
     """The public id of a row without a client id."""
-    n = (received_ms << ROW_BITS) | (rowid & ROW_MASK)
-    out = []
-    for _ in range(26):
-        out.append(CROCKFORD[n & 31])
-        n >>= 5
-    return "".join(reversed(out))
+    return _time_part(received_ms) + _row_part(rowid)
 
 
 def rowid_of(public_id: str) -> tuple[int, int] | None:
@@ -98,6 +127,64 @@ def row_of(rowid: int, project: int, e: NewEvent, received_ms: int,
             e.user_id, e.session_id, e.device_type, e.trace_id, e.span_id, metadata, e.client_id, meta_z)
 
 
+def prepare_rows(project: int, events: list[NewEvent], received_ms: int, codec: MetaCodec | None) -> list[object]:
+    """The flat INSERT parameters of a batch (COLUMNS per event; row ids are set by insert_prepared).
+
+    Built before the batch reaches the writer thread: the Python work of a row (metadata
+    compression included) then overlaps with the writer's SQLite work, which runs without the GIL,
+    instead of holding the GIL inside its transaction."""
+    flat: list[object] = []
+    for e in events:
+        flat.extend(row_of(0, project, e, received_ms, codec))
+    return flat
+
+
+def _insert_prepared_merged(conn: sqlite3.Connection,
+                            calls: list[tuple[list[NewEvent], list[object]]]) -> list[tuple[int, list[int] | None]]:
+    """The requests of one group commit, in order: consecutive ids, one run of INSERTs for all."""
+    if any(e.client_id is not None for events, _ in calls for e in events):
+        return [insert_prepared(conn, events, flat) for events, flat in calls]
+    base = base_id(conn)
+    out: list[tuple[int, list[int] | None]] = []
+    every: list[object] = []
+    for events, flat in calls:
+        flat[0::COLUMNS] = range(base + 1, base + 1 + len(events))
+        out.append((base, None))
+        base += len(events)
+        every += flat
+    insert_flat(conn, every)
+    return out
+
+
+@mergeable(_insert_prepared_merged)
+def insert_prepared(conn: sqlite3.Connection, events: list[NewEvent],
+                    flat: list[object]) -> tuple[int, list[int] | None]:
+    """Store prepared rows with ids after base_id(); (base, positions kept, or None when all were)."""
+    base = base_id(conn)
+    flat[0::COLUMNS] = range(base + 1, base + 1 + len(events))
+    if any(e.client_id is not None for e in events):
+        # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
+        kept = [k for k in range(len(events))
+                if conn.execute(INSERT_IGNORE_SQL, flat[k * COLUMNS:(k + 1) * COLUMNS]).rowcount]
+        return base, kept
+    insert_flat(conn, flat)
+    return base, None
+
+
+def stored_events(events: list[NewEvent], received_ms: int, base: int, kept: list[int] | None) -> list[LogEvent]:
+    """The events as reads return them, from each NewEvent and its row id (base + position + 1)."""
+    time_part = _time_part(received_ms)
+    out = []
+    for k in range(len(events)) if kept is None else kept:
+        e = events[k]
+        out.append(LogEvent(
+            id=e.client_id or time_part + _row_part(base + k + 1), timestamp=e.timestamp, level=e.level,
+            type=e.type, message=e.message, service=e.service, environment=e.environment, user_id=e.user_id,
+            session_id=e.session_id, device_type=e.device_type, trace_id=e.trace_id, span_id=e.span_id,
+            metadata=msgspec.Raw(e.metadata) if e.metadata is not None else _RAW_NULL, received_at=received_ms))
+    return out
+
+
 def stored_event(row: tuple[object, ...], e: NewEvent) -> LogEvent:
     """The event as a read will return it, from its insert row and the plain metadata."""
     return event_from_row((*row[:14], e.metadata.decode() if e.metadata is not None else None, row[15]))
@@ -137,25 +224,12 @@ def insert_events(conn: sqlite3.Connection, project: int, events: list[NewEvent]
     `deferred` leaves the FTS and rollup work to the writer's before-commit hook (index_new_rows),
     so a group commit indexes all its requests' rows in one statement each, outside any savepoint.
     """
-    base = base_id(conn)
     codec = getattr(conn, "codec", None)
-    rows = [row_of(base + i, project, e, received_ms, codec) for i, e in enumerate(events, 1)]
-    if any(e.client_id is not None for e in events):
-        # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
-        kept = [(row, e) for row, e in zip(rows, events, strict=True) if conn.execute(INSERT_IGNORE_SQL, row).rowcount]
-        duplicates = len(rows) - len(kept)
-    else:
-        conn.executemany(INSERT_SQL, rows)
-        kept = list(zip(rows, events, strict=True))
-        duplicates = 0
+    base, kept = insert_prepared(conn, events, prepare_rows(project, events, received_ms, codec))
     if not deferred:
         index_new_rows(conn)
-    return [stored_event(row, e) for row, e in kept], duplicates
-
-
-def _insert_deferred(conn: sqlite3.Connection, project: int, events: list[NewEvent],
-                     received_ms: int) -> tuple[list[LogEvent], int]:
-    return insert_events(conn, project, events, received_ms, deferred=True)
+    stored = stored_events(events, received_ms, base, kept)
+    return stored, len(events) - len(stored)
 
 
 def delete_where(conn: sqlite3.Connection, project: int, terms: list[str], params: list[object], *,
@@ -255,9 +329,15 @@ class SqliteLogStore:
             db.before_commit.append(index_new_rows)
 
     async def add(self, project: int, events: list[NewEvent], received_ms: int) -> tuple[list[LogEvent], int]:
-        """Store a batch in the next group commit (refusing with Unavailable when the queue is full)."""
-        return await self.db.write(_insert_deferred, project, events, received_ms, weight=max(1, len(events)),
-                                   bounded=True)
+        """Store a batch in the next group commit (refusing with Unavailable when the queue is full).
+        Rows are built here and the stored events after the commit: the writer thread only runs SQL."""
+        weight = max(1, len(events))
+        if not self.db.has_room(weight):
+            raise Unavailable("ingest queue is full, retry shortly", retry_after_s=1)
+        flat = prepare_rows(project, events, received_ms, self.db.codec)
+        base, kept = await self.db.write(insert_prepared, events, flat, weight=weight, bounded=True)
+        stored = stored_events(events, received_ms, base, kept)
+        return stored, len(events) - len(stored)
 
     async def search(self, project: int, query: LogQuery, *, limit: int, offset: int = 0,
                      cursor: str | None = None) -> LogPage:

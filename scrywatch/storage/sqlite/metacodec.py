@@ -11,7 +11,8 @@ objects takes the bench's ~200-byte metadata to ~60 bytes for ~2 µs per event.
   as they are; a value that would not shrink stays TEXT.
 - Reads call the SQL function `sw_meta(meta_z)` (registered on every connection by `connect`), so
   every query that selects `logsql.COLUMNS` gets plain JSON text back.
-- Compression runs only on the writer thread; each reader thread has its own decompressors.
+- Compression runs where rows are built (the event loop for ingest, the writer thread for other
+  paths); zstd contexts are not thread-safe, so each thread has its own compressor and decompressors.
   Another process's dictionary (a newer one trained by the server while a CLI job runs) is loaded
   from the file on first sight.
 """
@@ -42,7 +43,6 @@ class MetaCodec:
         self._local = threading.local()
         self._loaded = False
         self._current: int | None = None
-        self._compressor: zstd.ZstdCompressor | None = None
         self._plain_since_attempt = 0
 
     # -- loading ----------------------------------------------------------------------------
@@ -62,20 +62,28 @@ class MetaCodec:
             self._loaded = True
 
     def _use(self, dict_id: int) -> None:
-        params = zstd.ZstdCompressionParameters.from_level(LEVEL, format=_FORMAT, write_content_size=True,
-                                                           write_checksum=False, write_dict_id=False)
-        self._compressor = zstd.ZstdCompressor(dict_data=self._dicts[dict_id], compression_params=params)
         self._current = dict_id
 
-    # -- writing (writer thread) ------------------------------------------------------------
+    def _compressor(self, dict_id: int) -> zstd.ZstdCompressor:
+        """This thread's compressor for a dictionary."""
+        cache: dict[int, zstd.ZstdCompressor] = self._local.__dict__.setdefault("enc", {})
+        found = cache.get(dict_id)
+        if found is None:
+            params = zstd.ZstdCompressionParameters.from_level(LEVEL, format=_FORMAT, write_content_size=True,
+                                                               write_checksum=False, write_dict_id=False)
+            found = cache[dict_id] = zstd.ZstdCompressor(dict_data=self._dicts[dict_id], compression_params=params)
+        return found
+
+    # -- writing (any thread) ------------------------------------------------------------
     def encode(self, raw: bytes | None) -> tuple[str | None, bytes | None]:
         """(metadata, meta_z) column values for compact JSON `raw`."""
         if raw is None:
             return None, None
-        if self._compressor is None or len(raw) < MIN_COMPRESS_BYTES:
+        current = self._current
+        if current is None or len(raw) < MIN_COMPRESS_BYTES:
             self._plain_since_attempt += 1
             return raw.decode(), None
-        packed = bytes((self._current,)) + self._compressor.compress(raw)  # type: ignore[arg-type]
+        packed = bytes((current,)) + self._compressor(current).compress(raw)
         if len(packed) >= len(raw):
             return raw.decode(), None
         return None, packed

@@ -1,9 +1,9 @@
 """The raw SQLite limit for `scrywatch bench`: the same events into the same schema, no server.
 
 A fresh file gets scrywatch's real migrations; one writer then runs, per transaction, the server's
-row INSERT (executemany of pre-built rows), one FTS INSERT..SELECT and the rollup upserts, with the
-server's writer pragmas. Rows are built before the clock starts, so the rate is SQLite plus the
-sqlite3 module's parameter binding only: what no Python server can beat.
+row INSERT (multi-row statements of pre-built rows, `logs.insert_flat`), one FTS INSERT..SELECT and
+the rollup upserts, with the server's writer pragmas. Rows are built before the clock starts, so
+the rate is SQLite plus the sqlite3 module's parameter binding only: what no Python server can beat.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def sqlite_version() -> str:
 
 
 def rows_for(events: Sequence[NewEvent], *, first_id: int, received_ms: int) -> list[tuple[Any, ...]]:
-    """Insert tuples exactly as the server's writer builds them."""
+    """Insert tuples exactly as the server builds them."""
     return [logs.row_of(first_id + i, PROJECT, e, received_ms) for i, e in enumerate(events)]
 
 
@@ -59,11 +59,12 @@ class RawBench:
         conn = self.conn
         first = self.next_id
         rows = rows_for(events, first_id=first, received_ms=received_ms)
+        flats = [[v for row in rows[i:i + batch] for v in row] for i in range(0, len(rows), batch)]
         self.next_id += len(rows)
         started = time.perf_counter()
-        for i in range(0, len(rows), batch):
+        for i, flat in zip(range(0, len(rows), batch), flats, strict=True):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(logs.INSERT_SQL, rows[i:i + batch])
+            logs.insert_flat(conn, flat)
             logs.index_rows(conn, first + i - 1)
             conn.execute("COMMIT")
         seconds = time.perf_counter() - started
