@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
+from scrywatch.storage.sqlite.checkpointer import Checkpointer
 from scrywatch.storage.sqlite.metacodec import MetaCodec, install
 from scrywatch.storage.sqlite.rollups import HourCache
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CHECKPOINT_IDLE_COMMITS = 4
-CHECKPOINT_MAX_COMMITS = 16
+CHECKPOINT_EVERY_COMMITS = 4
+WAL_BACKSTOP_FRAMES = 4096  # 16 MiB of 4 KiB pages (see checkpointer)
 _STOP = object()
 
 WRITER_PRAGMAS = (
@@ -41,10 +42,11 @@ WRITER_PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
     "PRAGMA journal_size_limit=16777216",
-    # The writer checkpoints itself once the callers of a commit have their answer (_checkpoint),
-    # not inside whichever commit happens to cross the threshold.
+    # Checkpoints run on their own thread (checkpointer.py), not inside whichever commit happens to
+    # cross the threshold.
     "PRAGMA wal_autocheckpoint=0",
 )
+CHECKPOINT_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA cache_size=-1024")
 READER_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA cache_size=-8192",  # 8 MiB per reader: three of them must fit the 250 MB RSS budget
@@ -135,6 +137,7 @@ class Database:
         readers: int = 3,
         batch_events: int = 2000,
         queue_max_events: int = 50_000,
+        wal_backstop_frames: int = WAL_BACKSTOP_FRAMES,
     ) -> None:
         self.path = path
         self.codec = MetaCodec(path)  # shared by the writer and the readers of this file
@@ -153,6 +156,8 @@ class Database:
         self._reader_lock = threading.Lock()
         self.commits = 0
         self._since_checkpoint = 0
+        self.checkpointer = Checkpointer(lambda: connect(self.path, pragmas=CHECKPOINT_PRAGMAS, codec=self.codec),
+                                         backstop_frames=wal_backstop_frames)
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
         self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
 
@@ -168,6 +173,7 @@ class Database:
         """Start the writer thread and the reader pool on the running loop."""
         self.codec.load(self.open_sync())  # after migrations, which may have created meta_dicts
         self._loop = asyncio.get_running_loop()
+        self.checkpointer.start()
         self._thread = threading.Thread(target=self._write_loop, name="sw-writer", daemon=True)
         self._thread.start()
         self._pool = ThreadPoolExecutor(max_workers=self._readers, thread_name_prefix="sw-reader")
@@ -178,6 +184,7 @@ class Database:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        await asyncio.to_thread(self.checkpointer.stop)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -241,18 +248,13 @@ class Database:
                 self._train_codec(conn)
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL back into the database between transactions: when the writer is idle and a
-        few commits have accumulated, or after CHECKPOINT_MAX_COMMITS whatever the load (bounds the
-        WAL). PASSIVE never waits for readers; what they still use is copied next time."""
+        """After a commit's callers have their answer: every few commits, ask the checkpoint thread
+        to copy the WAL; only past the backstop, checkpoint here (see checkpointer)."""
         self._since_checkpoint += 1
-        idle = self._queue.empty()
-        if self._since_checkpoint < (CHECKPOINT_IDLE_COMMITS if idle else CHECKPOINT_MAX_COMMITS):
-            return
-        self._since_checkpoint = 0
-        try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:
-            logger.warning("WAL checkpoint failed: %s", exc)
+        if self._since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
+            self._since_checkpoint = 0
+            self.checkpointer.poke()
+        self.checkpointer.writer_checkpoint(conn)
 
     def _train_codec(self, conn: sqlite3.Connection) -> None:
         """Train the metadata dictionary in a transaction of its own; use it once that has committed."""
