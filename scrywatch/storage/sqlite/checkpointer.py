@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
+EVERY_COMMITS = 4
 
 
 class Checkpointer:
@@ -35,6 +36,7 @@ class Checkpointer:
         self.log_frames = 0
         self.pending_frames = 0
         self.runs = 0
+        self._commits = 0  # since the background thread was last woken (writer thread)
 
     def start(self) -> None:
         conn = self._open()
@@ -48,12 +50,17 @@ class Checkpointer:
             self._thread.join()
             self._thread = None
 
-    def poke(self) -> None:
-        """Some commits happened: checkpoint soon (never blocks)."""
-        self._wanted.set()
+    def committed(self, conn: sqlite3.Connection) -> None:
+        """Called by the writer after each commit, once its callers have their answer: every few
+        commits wake the background thread (never blocks); past the backstop, checkpoint here."""
+        self._commits += 1
+        if self._commits >= EVERY_COMMITS:
+            self._commits = 0
+            self._wanted.set()
+        self._writer_checkpoint(conn)
 
-    def writer_checkpoint(self, conn: sqlite3.Connection) -> None:
-        """Called by the writer between transactions. Past the backstop, checkpoint on its
+    def _writer_checkpoint(self, conn: sqlite3.Connection) -> None:
+        """On the writer's thread, between transactions. Past the backstop, checkpoint on its
         connection: it completes, and the writer's next transaction then starts the WAL over (a
         background run that completed does not do that once the writer began a transaction during
         it). Unless a background run is still going; then the background waits for the writer."""

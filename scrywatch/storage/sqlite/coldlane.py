@@ -57,10 +57,10 @@ def add_events(conn: sqlite3.Connection, project: int, events: list[NewEvent], r
     base = logs.base_id(conn)
     conn.execute("UPDATE logs_index_state SET reserved_id = ?", (base + len(kept),))
     by_hour: dict[int, list[tuple[int, LogEvent]]] = defaultdict(list)
-    for rowid, e in enumerate(kept, base + 1):
-        event = logs.stored_event(logs.row_of(rowid, project, e, received_ms), e)
-        by_hour[e.timestamp // HOUR_MS * HOUR_MS].append((rowid, event))
-        stored.append(event)
+    events = logs.stored_events(kept, received_ms, base, None)
+    for rowid, event in enumerate(events, base + 1):
+        by_hour[event.timestamp // HOUR_MS * HOUR_MS].append((rowid, event))
+    stored += events
     target = _target(conn, project)
     for hour_ms, rows in sorted(by_hour.items()):
         rows.sort(key=lambda r: (r[1].timestamp, r[0]), reverse=True)

@@ -29,7 +29,6 @@ from scrywatch.storage.sqlite.rollups import HourCache
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CHECKPOINT_EVERY_COMMITS = 4
 WAL_BACKSTOP_FRAMES = 4096  # 16 MiB of 4 KiB pages (see checkpointer)
 _STOP = object()
 
@@ -155,7 +154,6 @@ class Database:
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
         self.commits = 0
-        self._since_checkpoint = 0
         self.checkpointer = Checkpointer(lambda: connect(self.path, pragmas=CHECKPOINT_PRAGMAS, codec=self.codec),
                                          backstop_frames=wal_backstop_frames)
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
@@ -207,6 +205,11 @@ class Database:
         """True when `weight` more events fit under the write queue's bound."""
         return self._queued_weight + weight <= self.queue_max_events
 
+    def require_room(self, weight: int) -> None:
+        """Unavailable (retry in 1 s) unless `weight` more events fit under the write queue's bound."""
+        if not self.has_room(weight):
+            raise Unavailable("ingest queue is full, retry shortly", retry_after_s=1)
+
     async def write(self, fn: Callable[..., T], *args: Any, weight: int = 1, bounded: bool = False) -> T:
         """Run fn(conn, *args) in the next group-commit transaction; return once committed.
 
@@ -214,8 +217,8 @@ class Database:
         """
         if self._loop is None:
             raise RuntimeError("database not started")
-        if bounded and not self.has_room(weight):
-            raise Unavailable("ingest queue is full, retry shortly", retry_after_s=1)
+        if bounded:
+            self.require_room(weight)
         future: asyncio.Future[T] = self._loop.create_future()
         self._queued_weight += weight
         self._queue.put(_Op(fn, args, weight, future))
@@ -243,18 +246,9 @@ class Database:
                 weight += nxt.weight
             self._run_transaction(conn, ops)
             self._resolve(ops)
-            self._checkpoint(conn)
+            self.checkpointer.committed(conn)
             if self.codec.wants_training():
                 self._train_codec(conn)
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """After a commit's callers have their answer: every few commits, ask the checkpoint thread
-        to copy the WAL; only past the backstop, checkpoint here (see checkpointer)."""
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
-            self._since_checkpoint = 0
-            self.checkpointer.poke()
-        self.checkpointer.writer_checkpoint(conn)
 
     def _train_codec(self, conn: sqlite3.Connection) -> None:
         """Train the metadata dictionary in a transaction of its own; use it once that has committed."""

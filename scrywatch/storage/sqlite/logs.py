@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import msgspec
 
-from scrywatch.errors import Unavailable
 from scrywatch.models.logs import LogEvent, LogPage, LogQuery, NewEvent
 from scrywatch.storage.sqlite import logsql, rollups
 from scrywatch.storage.sqlite.accounts import PROJECT_DATA_DELETERS
@@ -139,36 +138,34 @@ def prepare_rows(project: int, events: list[NewEvent], received_ms: int, codec: 
     return flat
 
 
-def _insert_prepared_merged(conn: sqlite3.Connection,
-                            calls: list[tuple[list[NewEvent], list[object]]]) -> list[tuple[int, list[int] | None]]:
-    """The requests of one group commit, in order: consecutive ids, one run of INSERTs for all."""
-    if any(e.client_id is not None for events, _ in calls for e in events):
-        return [insert_prepared(conn, events, flat) for events, flat in calls]
+def _insert_calls(conn: sqlite3.Connection,
+                  calls: list[tuple[list[NewEvent], list[object]]]) -> list[tuple[int, list[int] | None]]:
+    """Store the prepared rows of one or more requests (those of a group commit, in order) with
+    consecutive ids after base_id(); for each, (base, positions kept, or None when all were). Rows
+    without a client id go in one run of multi-row INSERTs for all the requests."""
     base = base_id(conn)
     out: list[tuple[int, list[int] | None]] = []
-    every: list[object] = []
+    plain: list[object] = []
     for events, flat in calls:
         flat[0::COLUMNS] = range(base + 1, base + 1 + len(events))
-        out.append((base, None))
+        kept: list[int] | None = None
+        if any(e.client_id is not None for e in events):
+            # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
+            kept = [k for k in range(len(events))
+                    if conn.execute(INSERT_IGNORE_SQL, flat[k * COLUMNS:(k + 1) * COLUMNS]).rowcount]
+        else:
+            plain += flat
+        out.append((base, kept))
         base += len(events)
-        every += flat
-    insert_flat(conn, every)
+    insert_flat(conn, plain)
     return out
 
 
-@mergeable(_insert_prepared_merged)
+@mergeable(_insert_calls)
 def insert_prepared(conn: sqlite3.Connection, events: list[NewEvent],
                     flat: list[object]) -> tuple[int, list[int] | None]:
-    """Store prepared rows with ids after base_id(); (base, positions kept, or None when all were)."""
-    base = base_id(conn)
-    flat[0::COLUMNS] = range(base + 1, base + 1 + len(events))
-    if any(e.client_id is not None for e in events):
-        # Rare path (public SDKs send no ids): insert one by one to learn which were duplicates.
-        kept = [k for k in range(len(events))
-                if conn.execute(INSERT_IGNORE_SQL, flat[k * COLUMNS:(k + 1) * COLUMNS]).rowcount]
-        return base, kept
-    insert_flat(conn, flat)
-    return base, None
+    """Store one request's prepared rows: (base id, positions kept, or None when all were)."""
+    return _insert_calls(conn, [(events, flat)])[0]
 
 
 def stored_events(events: list[NewEvent], received_ms: int, base: int, kept: list[int] | None) -> list[LogEvent]:
@@ -183,11 +180,6 @@ def stored_events(events: list[NewEvent], received_ms: int, base: int, kept: lis
             session_id=e.session_id, device_type=e.device_type, trace_id=e.trace_id, span_id=e.span_id,
             metadata=msgspec.Raw(e.metadata) if e.metadata is not None else _RAW_NULL, received_at=received_ms))
     return out
-
-
-def stored_event(row: tuple[object, ...], e: NewEvent) -> LogEvent:
-    """The event as a read will return it, from its insert row and the plain metadata."""
-    return event_from_row((*row[:14], e.metadata.decode() if e.metadata is not None else None, row[15]))
 
 
 def index_rows(conn: sqlite3.Connection, after: int) -> None:
@@ -332,8 +324,7 @@ class SqliteLogStore:
         """Store a batch in the next group commit (refusing with Unavailable when the queue is full).
         Rows are built here and the stored events after the commit: the writer thread only runs SQL."""
         weight = max(1, len(events))
-        if not self.db.has_room(weight):
-            raise Unavailable("ingest queue is full, retry shortly", retry_after_s=1)
+        self.db.require_room(weight)  # before building rows that would be refused
         flat = prepare_rows(project, events, received_ms, self.db.codec)
         base, kept = await self.db.write(insert_prepared, events, flat, weight=weight, bounded=True)
         stored = stored_events(events, received_ms, base, kept)

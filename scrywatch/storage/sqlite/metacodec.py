@@ -58,11 +58,8 @@ class MetaCodec:
             for dict_id, data in rows:
                 self._dicts.setdefault(dict_id, zstd.ZstdCompressionDict(data))
             if rows:
-                self._use(rows[-1][0])
+                self._current = rows[-1][0]
             self._loaded = True
-
-    def _use(self, dict_id: int) -> None:
-        self._current = dict_id
 
     def _compressor(self, dict_id: int) -> zstd.ZstdCompressor:
         """This thread's compressor for a dictionary."""
@@ -111,7 +108,7 @@ class MetaCodec:
         dict_id, data = trained
         with self._lock:
             self._dicts[dict_id] = zstd.ZstdCompressionDict(data)
-            self._use(dict_id)
+            self._current = dict_id
 
     # -- reading (any thread) ----------------------------------------------------------------
     def decode(self, packed: bytes | None) -> str | None:

@@ -27,11 +27,6 @@ def sqlite_version() -> str:
     return sqlite3.sqlite_version
 
 
-def rows_for(events: Sequence[NewEvent], *, first_id: int, received_ms: int) -> list[tuple[Any, ...]]:
-    """Insert tuples exactly as the server builds them."""
-    return [logs.row_of(first_id + i, PROJECT, e, received_ms) for i, e in enumerate(events)]
-
-
 def _sizes(path: Path) -> int:
     return sum(os.path.getsize(f"{path}{suffix}") for suffix in ("", "-wal") if os.path.exists(f"{path}{suffix}"))
 
@@ -58,19 +53,20 @@ class RawBench:
         """Insert events in transactions of `batch` rows: {"batch", "events", "seconds", "events_per_s"}."""
         conn = self.conn
         first = self.next_id
-        rows = rows_for(events, first_id=first, received_ms=received_ms)
-        flats = [[v for row in rows[i:i + batch] for v in row] for i in range(0, len(rows), batch)]
-        self.next_id += len(rows)
+        n = len(events)
+        flat = logs.prepare_rows(PROJECT, list(events), received_ms, None)  # the server's rows
+        flat[0::logs.COLUMNS] = range(first, first + n)
+        chunks = [flat[i * logs.COLUMNS:(i + batch) * logs.COLUMNS] for i in range(0, n, batch)]
+        self.next_id += n
         started = time.perf_counter()
-        for i, flat in zip(range(0, len(rows), batch), flats, strict=True):
+        for i, chunk in zip(range(0, n, batch), chunks, strict=True):
             conn.execute("BEGIN IMMEDIATE")
-            logs.insert_flat(conn, flat)
+            logs.insert_flat(conn, chunk)
             logs.index_rows(conn, first + i - 1)
             conn.execute("COMMIT")
         seconds = time.perf_counter() - started
-        self.total += len(rows)
-        return {"batch": batch, "events": len(rows), "seconds": seconds,
-                "events_per_s": len(rows) / seconds if seconds > 0 else 0.0}
+        self.total += n
+        return {"batch": batch, "events": n, "seconds": seconds, "events_per_s": n / seconds if seconds > 0 else 0.0}
 
     def finish(self, *, keep: bool = False) -> dict[str, Any]:
         """Bytes on disk (db + wal after a TRUNCATE checkpoint) per event; removes the file unless keep."""
