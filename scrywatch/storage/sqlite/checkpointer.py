@@ -10,6 +10,9 @@ running beside the writer rarely manages under steady load (the WAL grew to giga
 WAL holds more than `backstop_frames`, the background thread starts no new run, and the writer, as
 soon as the current run is over (it never waits for it), checkpoints between two transactions
 itself: the background runs have copied and synced nearly everything, so little is left to do.
+That pause (10-20 ms, mostly an fsync) holds the requests queued behind it, so the writer takes it
+early, at a quarter of the backstop, when no request is waiting (`idle`); the backstop itself is
+for a writer that is never idle.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ EVERY_COMMITS = 4
 
 
 class Checkpointer:
-    def __init__(self, open_conn: Callable[[], sqlite3.Connection], *, backstop_frames: int) -> None:
+    def __init__(self, open_conn: Callable[[], sqlite3.Connection], *, backstop_frames: int,
+                 wake_writer: Callable[[], None] = lambda: None) -> None:
         self._open = open_conn
+        self._wake_writer = wake_writer  # so an idle writer sees a report that calls for its pause
         self.backstop_frames = backstop_frames
         self._wanted = threading.Event()
         self._lock = threading.Lock()  # one checkpoint at a time
@@ -37,6 +42,7 @@ class Checkpointer:
         self.pending_frames = 0
         self.runs = 0
         self._commits = 0  # since the background thread was last woken (writer thread)
+        self._idle_tried = False  # an idle checkpoint since the last commit (writer thread)
 
     def start(self) -> None:
         conn = self._open()
@@ -54,21 +60,32 @@ class Checkpointer:
         """Called by the writer after each commit, once its callers have their answer: every few
         commits wake the background thread (never blocks); past the backstop, checkpoint here."""
         self._commits += 1
+        self._idle_tried = False
         if self._commits >= EVERY_COMMITS:
             self._commits = 0
             self._wanted.set()
         self._writer_checkpoint(conn)
 
-    def _writer_checkpoint(self, conn: sqlite3.Connection) -> None:
-        """On the writer's thread, between transactions. Past the backstop, checkpoint on its
-        connection: it completes, and the writer's next transaction then starts the WAL over (a
-        background run that completed does not do that once the writer began a transaction during
-        it). Unless a background run is still going; then the background waits for the writer."""
-        if self.log_frames <= self.backstop_frames:
-            return
-        self._writer_turn = True
+    def idle(self, conn: sqlite3.Connection) -> bool:
+        """Called by the writer when no request is waiting: past a quarter of the backstop, take
+        the pause now (once per commit); True if it checkpointed."""
+        if self._idle_tried or not self._writer_checkpoint(conn, past=self.backstop_frames // 4):
+            return False  # (with a background run going, it wakes the writer when done)
+        self._idle_tried = True
+        return True
+
+    def _writer_checkpoint(self, conn: sqlite3.Connection, *, past: int | None = None) -> bool:
+        """On the writer's thread, between transactions. Past the backstop (or `past` frames),
+        checkpoint on its connection: it completes, and the writer's next transaction then starts
+        the WAL over (a background run that completed does not do that once the writer began a
+        transaction during it). Unless a background run is still going: then, past the backstop,
+        the background starts no new run until the writer has had its turn. True if it ran."""
+        if self.log_frames <= (self.backstop_frames if past is None else past):
+            return False
+        if past is None:
+            self._writer_turn = True
         if not self._lock.acquire(blocking=False):
-            return
+            return False
         try:
             self._checkpoint(conn)
             if self.pending_frames == 0:
@@ -76,6 +93,7 @@ class Checkpointer:
         finally:
             self._writer_turn = False
             self._lock.release()
+        return True
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
@@ -98,5 +116,7 @@ class Checkpointer:
                     continue
                 with self._lock:
                     self._checkpoint(conn)
+                if self.log_frames > self.backstop_frames // 4:
+                    self._wake_writer()
         finally:
             conn.close()

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 WAL_BACKSTOP_FRAMES = 4096  # 16 MiB of 4 KiB pages (see checkpointer)
 _STOP = object()
+_WAKE = object()  # queued by the checkpoint thread: an idle writer looks at its idle work again
 
 WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -155,9 +156,15 @@ class Database:
         self._reader_lock = threading.Lock()
         self.commits = 0
         self.checkpointer = Checkpointer(lambda: connect(self.path, pragmas=CHECKPOINT_PRAGMAS, codec=self.codec),
-                                         backstop_frames=wal_backstop_frames)
+                                         backstop_frames=wal_backstop_frames,
+                                         wake_writer=lambda: self._queue.put(_WAKE))
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
         self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
+        # Run by the writer, one step at a time, when no write is waiting (e.g. merging index
+        # segments): each step is a short transaction of its own and returns True if it did
+        # something and may have more to do. Steps start again after the next commit.
+        self.idle_work: list[Callable[[sqlite3.Connection], bool]] = []
+        self._idle_due = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def open_sync(self) -> sqlite3.Connection:
@@ -229,7 +236,7 @@ class Database:
         assert conn is not None
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            first = self._next_op(conn)
             if first is _STOP:
                 break
             ops: list[_Op] = [first]
@@ -242,13 +249,42 @@ class Database:
                 if nxt is _STOP:
                     stopping = True
                     break
+                if nxt is _WAKE:
+                    continue
                 ops.append(nxt)
                 weight += nxt.weight
             self._run_transaction(conn, ops)
             self._resolve(ops)
+            self._idle_due = True
             self.checkpointer.committed(conn)
             if self.codec.wants_training():
                 self._train_codec(conn)
+
+    def _next_op(self, conn: sqlite3.Connection) -> Any:
+        """The next queued op; while none is waiting, the idle work, one short step at a time."""
+        while True:
+            try:
+                op = self._queue.get_nowait()
+            except queue.Empty:
+                if self._idle_step(conn):
+                    continue
+                op = self._queue.get()
+            if op is not _WAKE:
+                return op
+
+    def _idle_step(self, conn: sqlite3.Connection) -> bool:
+        """One step of idle work; False once there is none left until the next commit."""
+        if self.checkpointer.idle(conn):
+            return True
+        if self._idle_due:
+            for work in self.idle_work:
+                try:
+                    if work(conn):
+                        return True
+                except sqlite3.Error as exc:
+                    logger.warning("idle work %s failed: %s", getattr(work, "__name__", work), exc)
+            self._idle_due = False
+        return False
 
     def _train_codec(self, conn: sqlite3.Connection) -> None:
         """Train the metadata dictionary in a transaction of its own; use it once that has committed."""

@@ -182,10 +182,39 @@ def stored_events(events: list[NewEvent], received_ms: int, base: int, kept: lis
     return out
 
 
+FTS_TABLES = ("logs_fts", "logs_ids")
+ROWS_PER_MERGE_PAGE = 32  # merge work in a transaction: one page per table, plus one per 32 rows
+IDLE_MERGE_PAGES = 32  # per table, in each idle step (a few ms: a request arriving meanwhile waits that long)
+
+
+def merge_fts(conn: sqlite3.Connection, pages: int) -> bool:
+    """Merge about `pages` pages of each FTS index's segments, only where a level holds enough
+    segments to be worth it (FTS5's 'usermerge', 4) or a merge is under way; True if any work was done.
+    Automatic merging is off (schema FTS_MERGE_DDL): this is how the indexes stay compact."""
+    before = conn.total_changes
+    for table in FTS_TABLES:
+        conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('merge', ?)", (pages,))
+    return conn.total_changes != before
+
+
+def merge_fts_when_idle(conn: sqlite3.Connection) -> bool:
+    """The writer's idle work (Database.idle_work): one small merge step in a transaction of its own."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        worked = merge_fts(conn, IDLE_MERGE_PAGES)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return worked
+
+
 def index_rows(conn: sqlite3.Connection, after: int) -> None:
-    """Add rows with id > after to the FTS index and the rollups, each in one statement."""
-    conn.execute(FTS_SQL, (after,))
+    """Add rows with id > after to the FTS indexes and the rollups, each in one statement, and
+    merge FTS segments in proportion to the rows (what keeps the indexes compact under full load)."""
+    rows = conn.execute(FTS_SQL, (after,)).rowcount
     conn.execute(IDS_SQL, (after,))
+    merge_fts(conn, 1 + rows // ROWS_PER_MERGE_PAGE)
     for sql in ROLLUP_SQLS:
         conn.execute(sql, (after,))
 
@@ -319,6 +348,8 @@ class SqliteLogStore:
         self.db = db
         if index_new_rows not in db.before_commit:
             db.before_commit.append(index_new_rows)
+        if merge_fts_when_idle not in db.idle_work:
+            db.idle_work.append(merge_fts_when_idle)
 
     async def add(self, project: int, events: list[NewEvent], received_ms: int) -> tuple[list[LogEvent], int]:
         """Store a batch in the next group commit (refusing with Unavailable when the queue is full).

@@ -20,6 +20,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0008_rollup_epoch", logs.EPOCH_DDL),
     ("0009_cold_lane", archive.COLD_LANE_DDL),
     ("0010_id_postings", logs.IDS_DDL),
+    ("0011_fts_merged_by_writer", logs.FTS_MERGE_DDL),
 ]
 
 

@@ -2,8 +2,12 @@
 
 A fresh file gets scrywatch's real migrations; one writer then runs, per transaction, the server's
 row INSERT (multi-row statements of pre-built rows, `logs.insert_flat`), one FTS INSERT..SELECT and
-the rollup upserts, with the server's writer pragmas. Rows are built before the clock starts, so
-the rate is SQLite plus the sqlite3 module's parameter binding only: what no Python server can beat.
+the rollup upserts, with the server's writer pragmas but SQLite's own checkpointing (every 1,000
+WAL pages, as plain sqlite3 does and as ../PERFORMANCE.md measured it). The server turns automatic
+checkpoints off only because it runs them on a thread of its own; a lone writer without them never
+writes its pages into the database (200,000 events in batches of 50 left a 1.8 GB WAL), which is
+not a rate anyone can sustain. Rows are built before the clock starts, so the rate is SQLite plus
+the sqlite3 module's parameter binding only: what no Python server can beat.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from scrywatch.storage.sqlite.db import connect
 from scrywatch.storage.sqlite.migrations import migrate
 
 PROJECT = 1
+SQLITE_DEFAULT_AUTOCHECKPOINT = 1000  # pages
 
 
 def sqlite_version() -> str:
@@ -45,6 +50,7 @@ class RawBench:
         _remove(path)
         self.path = path
         self.conn = connect(path)
+        self.conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_DEFAULT_AUTOCHECKPOINT}")
         migrate(self.conn)
         self.next_id = 1
         self.total = 0

@@ -122,3 +122,12 @@ CREATE VIRTUAL TABLE logs_ids USING fts5(
 INSERT INTO logs_ids(logs_ids) VALUES ('rebuild');
 UPDATE logs_index_state SET last_id = max(last_id, (SELECT coalesce(max(id), 0) FROM logs));
 """
+
+# FTS5 merges its segments itself ("automerge") in bursts: every 64 leaf pages written, up to
+# 64 pages per level at once, inside whichever small commit crossed the mark (40-50 ms of a
+# 50-event transaction, the tail of ingest latency). The writer merges instead: a little in every
+# transaction and more whenever no request is waiting (logs.merge_fts).
+FTS_MERGE_DDL = """
+INSERT INTO logs_fts(logs_fts, rank) VALUES ('automerge', 0);
+INSERT INTO logs_ids(logs_ids, rank) VALUES ('automerge', 0);
+"""
