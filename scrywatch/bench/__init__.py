@@ -323,7 +323,8 @@ def render(r: dict[str, Any]) -> str:
                      f"{_n(ph.get('ratio_to_raw'), '.2f'):>10}  {_statuses(ph)}")
     if "raw" in r:
         raw = r["raw"]
-        lines.append("  raw: plain sqlite3, same schema and events, one writer, one transaction per batch: "
+        lines.append("  raw: plain sqlite3 (its own automatic checkpoints), same schema and events, one writer, "
+                     "one transaction per batch: "
                      + ", ".join(f"batch {p['batch']}: {p['events']:,} events in {p['seconds']:.2f} s"
                                  for p in raw["phases"]))
     if "half_load" in r:

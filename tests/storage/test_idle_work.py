@@ -103,6 +103,29 @@ def test_automatic_fts_merging_is_off_and_the_writer_keeps_the_indexes_compact(t
     asyncio.run(go())
 
 
+def test_an_idle_merge_step_reports_work_until_the_index_is_compact(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    migrate(conn)
+    events = _events(15, random.Random(3), "seg")  # (at 16 segments a level, FTS5 merges them at once)
+    flat = logs.prepare_rows(PROJECT, events, T0, None)
+    for k in range(len(events)):  # one FTS segment per transaction, nothing merged
+        conn.execute("BEGIN IMMEDIATE")
+        logs.insert_prepared(conn, events[k:k + 1], flat[k * logs.COLUMNS:(k + 1) * logs.COLUMNS])
+        conn.execute(logs.FTS_SQL, (k,))
+        conn.execute(logs.IDS_SQL, (k,))
+        conn.execute("COMMIT")
+    assert fts_segments(conn, "logs_fts") == 15
+    steps = 0
+    while logs.merge_fts_when_idle(conn):  # True while there was work: the writer goes on
+        steps += 1
+        assert steps < 1000, "an idle merge step kept reporting work"
+    assert steps > 0
+    assert all(fts_segments(conn, t) < 4 for t in logs.FTS_TABLES)
+    assert not logs.merge_fts_when_idle(conn)  # done: the writer can sleep
+    assert conn.execute("SELECT count(*) FROM logs_fts WHERE logs_fts MATCH 'seg'").fetchone() == (15,)
+    conn.close()
+
+
 def test_idle_work_runs_between_requests_until_done_and_again_after_a_commit(tmp_path: Path) -> None:
     calls: list[float] = []
     steps_left = [3]
