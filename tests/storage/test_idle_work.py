@@ -4,6 +4,7 @@ is off) and the WAL checkpoint pause taken early. Each is a short step; a queued
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
 import time
@@ -185,6 +186,7 @@ def test_the_checkpoint_pause_is_taken_when_idle_before_the_backstop(tmp_path: P
             # (log_frames is 0 before the first report; background runs report the frames they found.)
             await _poll(lambda: db.checkpointer.runs > 0 and db.checkpointer.log_frames == 0,
                         "no checkpoint pause while idle")
+            assert os.path.getsize(tmp_path / "t.db-wal") == 0  # emptied, not left at its peak size
             await db.write(put)
             assert _wal_restarts(tmp_path / "t.db") == started + 1  # that write started the WAL over
         finally:

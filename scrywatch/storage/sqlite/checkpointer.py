@@ -11,8 +11,9 @@ WAL holds more than `backstop_frames`, the background thread starts no new run, 
 soon as the current run is over (it never waits for it), checkpoints between two transactions
 itself: the background runs have copied and synced nearly everything, so little is left to do.
 That pause (10-20 ms, mostly an fsync) holds the requests queued behind it, so the writer takes it
-early, at a quarter of the backstop, when no request is waiting (`idle`); the backstop itself is
-for a writer that is never idle.
+early, at a quarter of the backstop, when no request is waiting (`idle`), and in TRUNCATE mode, so
+a WAL that grew while long reads held checkpoints back is emptied at once instead of at the next
+write. The backstop itself is for a writer that is never idle.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 EVERY_COMMITS = 4
+WRITER_BUSY_TIMEOUT_MS = 10_000  # as set by db.WRITER_PRAGMAS
 
 
 class Checkpointer:
@@ -87,23 +89,36 @@ class Checkpointer:
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            self._checkpoint(conn)
-            if self.pending_frames == 0:
+            done = self._checkpoint(conn) if past is None else self._truncate(conn)
+            if done and self.pending_frames == 0:
                 self.log_frames = 0  # the next write starts the WAL over
         finally:
             self._writer_turn = False
             self._lock.release()
         return True
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+    def _truncate(self, conn: sqlite3.Connection) -> bool:
+        """When idle: a checkpoint that also empties the WAL file (after a burst held off by long
+        reads it can be hundreds of MB, and SQLite cuts it back only at the next write). It does not
+        wait for readers: with one in the way it does what a PASSIVE one would."""
+        conn.execute("PRAGMA busy_timeout=0")
         try:
-            busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return self._checkpoint(conn, "TRUNCATE")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+
+    def _checkpoint(self, conn: sqlite3.Connection, mode: str = "PASSIVE") -> bool:
+        """True if it ran unhindered (then log_frames and pending_frames are its report)."""
+        try:
+            busy, log, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         except sqlite3.Error as exc:
             logger.warning("WAL checkpoint failed: %s", exc)
-            return
+            return False
         self.runs += 1
-        if not busy and log >= 0:
-            self.log_frames, self.pending_frames = log, log - done
+        if busy or log < 0:
+            return False
+        self.log_frames, self.pending_frames = log, log - done
+        return True
 
     def _run(self, conn: sqlite3.Connection) -> None:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
-from scrywatch.storage.sqlite.checkpointer import Checkpointer
+from scrywatch.storage.sqlite.checkpointer import WRITER_BUSY_TIMEOUT_MS, Checkpointer
 from scrywatch.storage.sqlite.metacodec import MetaCodec, install
 from scrywatch.storage.sqlite.rollups import HourCache
 
@@ -37,7 +37,7 @@ WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}",
     "PRAGMA cache_size=-32768",
     "PRAGMA temp_store=MEMORY",
     # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
