@@ -186,10 +186,36 @@ def test_the_checkpoint_pause_is_taken_when_idle_before_the_backstop(tmp_path: P
             # (log_frames is 0 before the first report; background runs report the frames they found.)
             await _poll(lambda: db.checkpointer.runs > 0 and db.checkpointer.log_frames == 0,
                         "no checkpoint pause while idle")
-            assert os.path.getsize(tmp_path / "t.db-wal") == 0  # emptied, not left at its peak size
             await db.write(put)
             assert _wal_restarts(tmp_path / "t.db") == started + 1  # that write started the WAL over
         finally:
             await db.close()
 
     asyncio.run(go())
+
+
+def test_an_idle_pause_empties_a_wal_file_grown_past_its_limit(tmp_path: Path) -> None:
+    """A WAL file larger than SQLite cuts it back to (long reads held checkpoints off) is emptied by
+    the idle pause; a smaller one is left for the next write to reuse (emptying costs an fsync)."""
+    row = "z" * 3000
+
+    def put(conn: sqlite3.Connection) -> None:
+        conn.executemany("INSERT INTO t(body) VALUES (?)", [(row,)] * 20)
+
+    async def fill_then_idle(limit: int) -> int:
+        path = tmp_path / f"t{limit}.db"
+        db = Database(path, wal_backstop_frames=1000)
+        db.checkpointer.truncate_above_bytes = limit
+        db.open_sync().execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT")
+        await db.start()
+        try:
+            for _ in range(6):
+                await asyncio.gather(*(db.write(put) for _ in range(4)))
+            await _poll(lambda: db.checkpointer.runs > 0 and db.checkpointer.log_frames == 0,
+                        "no checkpoint pause while idle")
+            return os.path.getsize(path.with_name(path.name + "-wal"))
+        finally:
+            await db.close()
+
+    assert asyncio.run(fill_then_idle(256 * 1024)) == 0  # past the limit: emptied
+    assert asyncio.run(fill_then_idle(64 * 2**20)) > 256 * 1024  # under it: kept for reuse

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
-from scrywatch.storage.sqlite.checkpointer import WRITER_BUSY_TIMEOUT_MS, Checkpointer
+from scrywatch.storage.sqlite.checkpointer import JOURNAL_SIZE_LIMIT, WRITER_BUSY_TIMEOUT_MS, Checkpointer
 from scrywatch.storage.sqlite.metacodec import MetaCodec, install
 from scrywatch.storage.sqlite.rollups import HourCache
 
@@ -41,7 +41,7 @@ WRITER_PRAGMAS = (
     "PRAGMA cache_size=-32768",
     "PRAGMA temp_store=MEMORY",
     # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
-    "PRAGMA journal_size_limit=16777216",
+    f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}",
     # Checkpoints run on their own thread (checkpointer.py), not inside whichever commit happens to
     # cross the threshold.
     "PRAGMA wal_autocheckpoint=0",
@@ -157,7 +157,8 @@ class Database:
         self.commits = 0
         self.checkpointer = Checkpointer(lambda: connect(self.path, pragmas=CHECKPOINT_PRAGMAS, codec=self.codec),
                                          backstop_frames=wal_backstop_frames,
-                                         wake_writer=lambda: self._queue.put(_WAKE))
+                                         wake_writer=lambda: self._queue.put(_WAKE),
+                                         wal_path=path.with_name(path.name + "-wal"))
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
         self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
         # Run by the writer, one step at a time, when no write is waiting (e.g. merging index
