@@ -19,7 +19,7 @@ from scrywatch.models.logs import LogQuery, NewEvent
 from scrywatch.storage.sqlite.db import connect
 from scrywatch.storage.sqlite.logs import insert_events
 from scrywatch.storage.sqlite.migrations import migrate
-from scrywatch.storage.sqlite.rollups import MINUTE_MS, grouped_counts
+from scrywatch.storage.sqlite.rollups import HOUR_MS, MINUTE_MS, grouped_counts
 
 T0 = 1_790_000_000_000 // 3_600_000 * 3_600_000  # an hour boundary
 LEVELS = ("debug", "info", "warn", "error")
@@ -46,17 +46,30 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connectio
     db.close()
 
 
-@settings(max_examples=150, deadline=None)
-@given(lo=st.integers(-5_000, 3 * MINUTE_MS + 5_000), span=st.integers(0, 2 * MINUTE_MS),
-       levels=st.sets(st.sampled_from(LEVELS), max_size=2))
-def test_grouped_counts_equal_a_plain_count(conn: sqlite3.Connection, lo: int, span: int,
-                                            levels: set[str]) -> None:
-    query = LogQuery(from_ms=T0 + lo, to_ms=T0 + lo + span, levels=tuple(sorted(levels)))
+def _check(conn: sqlite3.Connection, query: LogQuery, levels: set[str]) -> None:
     got = grouped_counts(conn, 1, query, ("level", "service"))
     level_sql = f" AND level IN ({','.join('?' * len(levels))})" if levels else ""
     rows = conn.execute("SELECT level, service, count(*) FROM logs WHERE project = 1 AND ts BETWEEN ? AND ?"
                         + level_sql + " GROUP BY 1, 2", (query.from_ms, query.to_ms, *sorted(levels))).fetchall()
     assert got == Counter({(level, service): n for level, service, n in rows})
+
+
+@settings(max_examples=150, deadline=None)
+@given(lo=st.integers(-5_000, 3 * MINUTE_MS + 5_000), span=st.integers(0, 2 * MINUTE_MS),
+       levels=st.sets(st.sampled_from(LEVELS), max_size=2))
+def test_grouped_counts_equal_a_plain_count(conn: sqlite3.Connection, lo: int, span: int,
+                                            levels: set[str]) -> None:
+    _check(conn, LogQuery(from_ms=T0 + lo, to_ms=T0 + lo + span, levels=tuple(sorted(levels))), levels)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lo=st.integers(-2 * HOUR_MS, 4 * MINUTE_MS), span=st.integers(0, 3 * HOUR_MS),
+       levels=st.sets(st.sampled_from(LEVELS), max_size=2))
+def test_a_range_ending_after_its_hours_last_event_counts_from_the_hour_rollup(
+        conn: sqlite3.Connection, lo: int, span: int, levels: set[str]) -> None:
+    """With nothing after `to` in its hour (as when `to` is now), that hour's rollup stands for the
+    edge; with events after it, the minutes are read. Both exact."""
+    _check(conn, LogQuery(from_ms=T0 + lo, to_ms=T0 + lo + span, levels=tuple(sorted(levels))), levels)
 
 
 def test_cached_closed_hours_follow_late_events_and_deletes_from_any_connection(tmp_path: Path) -> None:

@@ -50,9 +50,10 @@ def facet_counts(conn: sqlite3.Connection, project: int, query: LogQuery, *,
         rows, exact = _newest_matching(conn, project, query, ", ".join(ROLLUP_FIELDS), cap)
         combos = Counter(rows)
     per_field: dict[str, Counter[Any]] = {f: Counter() for f in ROLLUP_FIELDS}
-    for key, n in combos.items():
-        for field, value in zip(ROLLUP_FIELDS, key, strict=True):
-            per_field[field][value] += n
+    for i, field in enumerate(ROLLUP_FIELDS):
+        counter = per_field[field]
+        for key, n in combos.items():
+            counter[key[i]] += n
     facets = {
         field: [FacetValue(value=v, count=n) for v, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0] or ""))
                 if n > 0][:MAX_FACET_VALUES]

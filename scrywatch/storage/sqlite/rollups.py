@@ -32,20 +32,21 @@ class HourCache:
     bump `log_rollup_epoch` in the same transaction (any process), which retires every entry."""
 
     def __init__(self, size: int = 512) -> None:
-        self._entries: OrderedDict[tuple[object, ...], list[tuple[object, ...]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[object, ...], Counter[tuple[object, ...]]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> list[tuple[object, ...]] | None:
+    def get(self, key: tuple[object, ...]) -> Counter[tuple[object, ...]] | None:
+        """The counts stored under key (shared: read them, do not change them)."""
         with self._lock:
-            rows = self._entries.get(key)
-            if rows is not None:
+            counts = self._entries.get(key)
+            if counts is not None:
                 self._entries.move_to_end(key)
-            return rows
+            return counts
 
-    def put(self, key: tuple[object, ...], rows: list[tuple[object, ...]]) -> None:
+    def put(self, key: tuple[object, ...], counts: Counter[tuple[object, ...]]) -> None:
         with self._lock:
-            self._entries[key] = rows
+            self._entries[key] = counts
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
@@ -137,7 +138,8 @@ def grouped_counts(conn: sqlite3.Connection, project: int, query: LogQuery, grou
     if bucket_ms is not None:
         assert bucket_ms % HOUR_MS == 0
     totals: Counter[tuple[object, ...]] = Counter()
-    cols = ", ".join(group)
+    # The rollups store a missing value as '' (part of their key); reads give None, as for events.
+    cols = ", ".join(f"nullif({g}, '')" for g in group)
     r_terms, r_params = _rollup_terms(query)
 
     def rolled(kind: str, lo: int, hi: int) -> list[tuple[object, ...]]:
@@ -146,37 +148,48 @@ def grouped_counts(conn: sqlite3.Connection, project: int, query: LogQuery, grou
         bucket = f"({col} * {unit}) / {bucket_ms} * {bucket_ms}" if bucket_ms else None
         select = ", ".join(x for x in (bucket, cols) if x)
         terms = ["project = ?", f"{col} BETWEEN ? AND ?", *r_terms]
+        width = len(group) + (bucket is not None)
         sql = (f"SELECT {select + ', ' if select else ''}sum(n) FROM {table} WHERE {' AND '.join(terms)}"
-               + (f" GROUP BY {select}" if select else ""))
+               + (" GROUP BY " + ", ".join(str(k) for k in range(1, width + 1)) if width else ""))
         return conn.execute(sql, [project, lo // unit, hi // unit, *r_params]).fetchall()
 
-    def add(rows: list[tuple[object, ...]], sign: int = 1) -> None:
+    def add(rows: list[tuple[object, ...]], sign: int = 1, into: Counter[tuple[object, ...]] = totals) -> None:
         for row in rows:
-            *key, n = row
+            n = row[-1]
             if n:
-                totals[tuple(_null(v) for v in key)] += sign * n  # type: ignore[operator]
+                into[row[:-1]] += sign * n  # type: ignore[operator]
 
     cache: HourCache | None = getattr(conn, "rollup_cache", None)
     settled = settled_before(int(time.time() * 1000))
 
-    def hours(lo: int, hi: int) -> list[tuple[object, ...]]:
+    def hours(lo: int, hi: int) -> None:
         if cache is None or lo >= settled:
-            return rolled("hour", lo, hi)
-        rows = []
+            add(rolled("hour", lo, hi))
+            return
         if hi >= settled:  # the recent, unsettled hours are read every time
-            rows = rolled("hour", settled, hi)
+            add(rolled("hour", settled, hi))
             hi = settled - 1
         epoch = conn.execute("SELECT n FROM log_rollup_epoch").fetchone()[0]  # same snapshot as the rows
         key = (epoch, project, lo, hi, tuple(group), tuple(r_terms), tuple(r_params), bucket_ms)
         cached = cache.get(key)
         if cached is None:
-            cached = rolled("hour", lo, hi)
+            cached = Counter()
+            add(rolled("hour", lo, hi), into=cached)
             cache.put(key, cached)
-        return rows + cached
+        totals.update(cached)  # summed once when cached: thousands of combinations over a day
 
-    for kind, lo, hi in segments(query.from_ms, query.to_ms):
+    pieces = segments(query.from_ms, query.to_ms)
+    if query.to_ms is not None:
+        last = _floor(query.to_ms, HOUR_MS)
+        after = (query.to_ms + 1, last + HOUR_MS - 1)
+        if (after[0] <= after[1] and (query.from_ms is None or query.from_ms <= last)
+                and not _events_between(conn, project, [after])):
+            # Nothing after `to` in its hour (as when `to` is now): that hour's rollup is the edge,
+            # instead of a grouped read of its minutes (thousands of rows on a busy hour).
+            pieces = segments(query.from_ms, last - 1) + [("hour", last, last + HOUR_MS - 1)]
+    for kind, lo, hi in pieces:
         if kind == "hour":
-            add(hours(lo, hi))
+            hours(lo, hi)
             continue
         if kind != "raw":
             add(rolled(kind, lo, hi))
@@ -201,10 +214,6 @@ def _events_between(conn: sqlite3.Connection, project: int, ranges: list[tuple[i
     """Events of the project in the ranges, counted on the (project, ts) index alone."""
     return sum(conn.execute("SELECT count(*) FROM logs WHERE project = ? AND ts BETWEEN ? AND ?",
                             (project, a, b)).fetchone()[0] for a, b in ranges)
-
-
-def _null(v: object) -> object:
-    return None if v == "" else v
 
 
 def _raw_counts(conn: sqlite3.Connection, project: int, query: LogQuery, group: Sequence[str], lo: int, hi: int,
