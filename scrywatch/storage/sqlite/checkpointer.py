@@ -29,17 +29,17 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 EVERY_COMMITS = 4
-WRITER_BUSY_TIMEOUT_MS = 10_000  # as set by db.WRITER_PRAGMAS
-JOURNAL_SIZE_LIMIT = 16 * 2**20  # db.WRITER_PRAGMAS: SQLite cuts the WAL file back to this when it starts over
 IDLE_FRACTION = 4  # the idle pause comes past backstop / IDLE_FRACTION
 
 
 class Checkpointer:
     def __init__(self, open_conn: Callable[[], sqlite3.Connection], *, backstop_frames: int,
-                 wake_writer: Callable[[], None] = lambda: None, wal_path: Path | None = None) -> None:
+                 wake_writer: Callable[[], None] = lambda: None, wal_path: Path | None = None,
+                 truncate_above_bytes: int | None = None) -> None:
         self._open = open_conn
         self.wal_path = wal_path
-        self.truncate_above_bytes = JOURNAL_SIZE_LIMIT  # an idle pause empties a WAL file larger than this
+        # An idle pause empties a WAL file larger than this (the writer's journal_size_limit).
+        self.truncate_above_bytes = truncate_above_bytes
         self._wake_writer = wake_writer  # so an idle writer sees a report that calls for its pause
         self.backstop_frames = backstop_frames
         self._wanted = threading.Event()
@@ -110,7 +110,8 @@ class Checkpointer:
 
     def _oversized(self) -> bool:
         try:
-            return self.wal_path is not None and os.path.getsize(self.wal_path) > self.truncate_above_bytes
+            return (self.wal_path is not None and self.truncate_above_bytes is not None
+                    and os.path.getsize(self.wal_path) > self.truncate_above_bytes)
         except OSError:
             return False
 
@@ -118,11 +119,12 @@ class Checkpointer:
         """When idle: a checkpoint that also empties the WAL file (after a burst held off by long
         reads it can be hundreds of MB, and SQLite cuts it back only at the next write). It does not
         wait for readers: with one in the way it does what a PASSIVE one would."""
+        busy_timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
         conn.execute("PRAGMA busy_timeout=0")
         try:
             return self._checkpoint(conn, "TRUNCATE")
         finally:
-            conn.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
 
     def _checkpoint(self, conn: sqlite3.Connection, mode: str = "PASSIVE") -> bool:
         """True if it ran unhindered (then log_frames and pending_frames are its report)."""

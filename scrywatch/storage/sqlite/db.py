@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scrywatch.errors import Conflict, Unavailable
-from scrywatch.storage.sqlite.checkpointer import JOURNAL_SIZE_LIMIT, WRITER_BUSY_TIMEOUT_MS, Checkpointer
+from scrywatch.storage.sqlite.checkpointer import Checkpointer
 from scrywatch.storage.sqlite.metacodec import MetaCodec, install
 from scrywatch.storage.sqlite.rollups import HourCache
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WAL_BACKSTOP_FRAMES = 4096  # 16 MiB of 4 KiB pages (see checkpointer)
+JOURNAL_SIZE_LIMIT = 16 * 2**20  # bytes: SQLite cuts the WAL file back to this when it starts over
+BUSY_TIMEOUT_MS = 10_000
 _STOP = object()
 _WAKE = object()  # queued by the checkpoint thread: an idle writer looks at its idle work again
 
@@ -37,7 +39,7 @@ WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA cache_size=-32768",
     "PRAGMA temp_store=MEMORY",
     # After a checkpoint resets the WAL, cut its file back (it would otherwise keep its peak size).
@@ -46,9 +48,9 @@ WRITER_PRAGMAS = (
     # cross the threshold.
     "PRAGMA wal_autocheckpoint=0",
 )
-CHECKPOINT_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA cache_size=-1024")
+CHECKPOINT_PRAGMAS = (f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", "PRAGMA cache_size=-1024")
 READER_PRAGMAS = (
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA cache_size=-8192",  # 8 MiB per reader: three of them must fit the 250 MB RSS budget
     "PRAGMA temp_store=MEMORY",
     "PRAGMA query_only=1",
@@ -158,7 +160,8 @@ class Database:
         self.checkpointer = Checkpointer(lambda: connect(self.path, pragmas=CHECKPOINT_PRAGMAS, codec=self.codec),
                                          backstop_frames=wal_backstop_frames,
                                          wake_writer=lambda: self._queue.put(_WAKE),
-                                         wal_path=path.with_name(path.name + "-wal"))
+                                         wal_path=path.with_name(path.name + "-wal"),
+                                         truncate_above_bytes=JOURNAL_SIZE_LIMIT)
         # Run by the writer after a transaction's ops, before COMMIT (e.g. indexing the rows added).
         self.before_commit: list[Callable[[sqlite3.Connection], object]] = []
         # Run by the writer, one step at a time, when no write is waiting (e.g. merging index
