@@ -21,15 +21,17 @@ import msgspec
 _encoder = msgspec.json.Encoder()
 
 
-class TailItem:
-    """One published event with its sequence number; the JSON is encoded once, on first use."""
+class TailItem(msgspec.Struct, gc=False):
+    """One published event with its sequence number; the JSON is encoded once, on first use.
 
-    __slots__ = ("seq", "event", "_json")
+    Not tracked by the garbage collector (it cannot be part of a cycle): thousands of these live in
+    the ring for about a second each, long enough to reach the oldest generation, and every one the
+    collector had to walk added to the pauses that set ingest's p99.
+    """
 
-    def __init__(self, seq: int, event: Any) -> None:
-        self.seq = seq
-        self.event = event
-        self._json: bytes | None = None
+    seq: int
+    event: Any
+    _json: bytes | None = None
 
     def json(self) -> bytes:
         if self._json is None:
