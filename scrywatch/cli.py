@@ -59,9 +59,6 @@ async def _count_users(config: Config) -> int:
         await rt.store.close()
 
 
-SWITCH_INTERVAL_S = 0.001
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -91,12 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"  scrywatch user create --email you@example.com --name 'Your Name' --org 'Your Org'",
               flush=True)
     app = create_app(config)
-    # The writer thread gives up the GIL around every SQLite call and must take it back from the
-    # event loop; at Python's default 5 ms switch interval it waited that long behind a busy loop
-    # (parsing a batch of 1,000 events, fanning out to live-tail subscribers). At 1 ms, measured with
-    # `scrywatch bench`: ingest 16.5k -> 25.5k events/s in batches of 50, 23k -> 32k in batches of 1,000.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    proctune.freeze_startup_objects()
+    proctune.before_serving()
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level.lower(), access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=10,
                                            proxy_headers=args.proxy_headers, server_header=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from scrywatch.services.tail import Hub, follow
 
@@ -130,8 +131,6 @@ def test_publishes_of_one_loop_turn_reach_subscribers_as_one_batch() -> None:
 def test_ring_items_stay_out_of_the_garbage_collector() -> None:
     """Thousands of ring items live long enough to reach the oldest generation; untracked, no
     collection has to walk them (they cannot be part of a cycle)."""
-    import gc
-
     hub = Hub(ring_size=100, subscriber_queue=100)
     hub.publish(1, [{"message": "a dict event"}, "b"])
     sub = hub.subscribe(1, after_seq=hub.first_seq - 1)
